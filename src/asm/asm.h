@@ -1,0 +1,58 @@
+/*
+** asm.h: the assembler layer's public header. An Intel-syntax (Keystone
+** dialect) assembler on Zydis 4's encoder, and a disassembler on Zydis's
+** decoder and formatter. No dependency on the target: memory comes in as
+** bytes, symbols through callbacks.
+**
+** CONTRACT: cmd and event code against the functions below; add freely,
+** keep these signatures.
+*/
+#ifndef HD_ASM_ASM_H
+#define HD_ASM_ASM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/hd.h"
+
+/** Where and why assembly failed: 1-based line and column in the text. */
+struct asm_error {
+	int line, col;
+	char msg[160];
+};
+
+/** Resolves a symbol (`puts`, `libc!puts`) to an address: 0 or -HD_E_NOSYM. */
+typedef int (*asm_resolve_fn)(void *ud, const char *name, uint64_t *value);
+
+/** @brief Assemble `text` (statements separated by ';' or newlines, labels,
+ *  comments) as if placed at `addr`. Nothing is written to `out` unless the
+ *  whole text assembles. @param out_len in: capacity of out; out: bytes used.
+ *  @return 0, -HD_E_PARSE/-HD_E_ENCODE/-HD_E_NOSYM/-HD_E_RANGE with `err`
+ *  filled, or -ENOSPC. */
+int asm_assemble(const char *text, uint64_t addr, asm_resolve_fn resolve, void *ud,
+		 uint8_t *out, size_t *out_len, struct asm_error *err) HD_MUST_CHECK;
+
+/** Names an address for the disassembler ("libc!puts+0x10"): 0, or <0 if none. */
+typedef int (*asm_symbolize_fn)(void *ud, uint64_t addr, char *buf, size_t len);
+
+struct asm_insn {
+	uint64_t addr;
+	uint8_t len;
+	uint8_t bytes[15];
+	char text[192];      /**< Intel syntax; branch targets and rip-relative
+				  addresses named through the symbolizer */
+	bool is_branch;      /**< jmp/jcc/call/loop with a known target */
+	bool is_call;
+	uint64_t target;     /**< branch target or rip-relative address, if any */
+};
+
+/** @brief Decode and format one instruction at `addr` from `code`.
+ *  @return 0, or -HD_E_DECODE (insn->len = 1 then, text "(bad)"). */
+int asm_disasm_one(const uint8_t *code, size_t len, uint64_t addr,
+		   asm_symbolize_fn sym, void *ud, struct asm_insn *insn);
+
+/** @brief Length of the instruction at `code`, or -HD_E_DECODE. */
+int asm_insn_length(const uint8_t *code, size_t len);
+
+#endif
