@@ -27,9 +27,17 @@ typedef int (*asm_resolve_fn)(void *ud, const char *name, uint64_t *value);
 
 /** @brief Assemble `text` (statements separated by ';' or newlines, labels,
  *  comments) as if placed at `addr`. Nothing is written to `out` unless the
- *  whole text assembles. @param out_len in: capacity of out; out: bytes used.
+ *  whole text assembles. The dialect (Keystone's Intel syntax) is described
+ *  in docs/asm.md.
+ *  @param addr runtime address of the first byte: branch targets and
+ *         rip-relative addresses are computed from it.
+ *  @param resolve called once per name that is not a label (NULL: no
+ *         symbols); `ud` is passed to it.
+ *  @param out_len in: capacity of out; out: bytes used (unchanged on error).
+ *  @param err may be NULL; else filled on any error (1-based line:column of
+ *         the offending text and a message), zeroed on success.
  *  @return 0, -HD_E_PARSE/-HD_E_ENCODE/-HD_E_NOSYM/-HD_E_RANGE with `err`
- *  filled, or -ENOSPC. */
+ *  filled, or -ENOSPC. Thread-safe. */
 int asm_assemble(const char *text, uint64_t addr, asm_resolve_fn resolve, void *ud,
 		 uint8_t *out, size_t *out_len, struct asm_error *err) HD_MUST_CHECK;
 
@@ -48,11 +56,16 @@ struct asm_insn {
 };
 
 /** @brief Decode and format one instruction at `addr` from `code`.
- *  @return 0, or -HD_E_DECODE (insn->len = 1 then, text "(bad)"). */
+ *  Intel syntax with explicit operand sizes; with `sym` (may be NULL),
+ *  branch targets print as `call libc!puts` and rip-relative operands as
+ *  `[rip+libc!environ]`, which asm_assemble reads back given a resolver.
+ *  @return 0, or -HD_E_DECODE (insn->len = 1 then, or 0 if len is 0; text
+ *  "(bad)"). Thread-safe. */
 int asm_disasm_one(const uint8_t *code, size_t len, uint64_t addr,
 		   asm_symbolize_fn sym, void *ud, struct asm_insn *insn);
 
-/** @brief Length of the instruction at `code`, or -HD_E_DECODE. */
+/** @brief Length of the instruction at `code` (at most `len` bytes read),
+ *  or -HD_E_DECODE if undecodable or truncated. */
 int asm_insn_length(const uint8_t *code, size_t len);
 
 #endif
