@@ -1,0 +1,215 @@
+/*
+** event.h: the event layer's public header. HyperDbg's events and actions
+** (spec/hyperdbg-events.md, spec/hdbg.md sections 3-5) over the target's
+** stops: the event table (ids from 0, `events` listing and e/d/c/sc),
+** parsing of event commands with every generic option, the triggering
+** algorithm (newest first, condition before actions, script before custom
+** code, stages, short-circuiting), and the actions: break, script (hdbg's
+** copy of the VM, on the stopped thread's registers and the target's
+** memory) and custom code / conditions (inside the target, through the
+** agent, with the seed's ABI).
+**
+** Use from the command layer:
+**   event_table_new()                once per session
+**   event_target_set()               after start/attach (NULL when gone)
+**   event_is_command() + event_command()       for `!xxx` lines
+**   event_events_command()                     for `events ...`
+**   event_handle_stop()              for every stop in the run loop
+**   event_continue()                 at `g` after a break by an event
+**   event_target_release()           before detach/kill
+**   event_target_exec()              at a TARGET_STOP_EXEC
+** Text for the user is returned in struct hd_buf; script output goes to
+** the sink given at creation.
+*/
+#ifndef HD_EVENT_EVENT_H
+#define HD_EVENT_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "script/script.h"
+#include "util/hd.h"
+
+struct target;
+struct target_stop;
+struct agent;
+struct event_table;
+
+/** One token of a command line, as the command layer's tokenizer produces
+ *  it (same layout as cmd's struct cmd_token: a brace block is one token,
+ *  its inner text verbatim). */
+enum event_tok_type {
+	EVENT_TOK_WORD,   /**< plain word */
+	EVENT_TOK_STRING, /**< "quoted string" without its quotes */
+	EVENT_TOK_BLOCK,  /**< { brace block }: the inner text */
+};
+
+struct event_token {
+	enum event_tok_type type;
+	const char *text;
+};
+
+/** Where script output (printf, print) and run-time reports go: whole
+ *  lines or fragments, in order. May be called while the target runs. */
+struct event_sink {
+	void (*write)(void *ud, const char *text);
+	void *ud;
+};
+
+/** What the table needs from its session; every field may be 0/NULL. */
+struct event_host {
+	script_resolve_fn resolve;      /**< module!symbol for addresses, scripts, asm */
+	void *resolve_ud;
+	struct script_globals *globals; /**< `.name` globals (shared with `?`) */
+	struct event_sink sink;         /**< script output */
+	const volatile int *interrupt;  /**< Ctrl-C flag polled by scripts */
+};
+
+/* ---- lifetime ---- */
+
+/** @brief New empty table. @return 0 or -ENOMEM. */
+int event_table_new(struct event_table **out, const struct event_host *host) HD_MUST_CHECK;
+
+/** @brief Free the table and its events. The target is not touched: call
+ *  event_target_release() first if the target lives on. */
+void event_table_free(struct event_table *tab);
+
+/**
+ * @brief Bind the table to a target (after start/attach), or forget it
+ *        (NULL: the target exited or was killed; hooks count as disarmed,
+ *        the agent is freed). Events stay registered and are armed again
+ *        on the next target (addresses resolved at creation are kept).
+ * @param tid a stopped thread to arm with (0: arm lazily later).
+ * @return 0, or the first arming error (that event is then disabled and a
+ *         line says so in `out`, which may be NULL).
+ */
+int event_target_set(struct event_table *tab, struct target *t, pid_t tid, struct hd_buf *out);
+
+/** @brief Before detach or kill: disarm every event (restore every byte,
+ *  free debug registers) and free the agent; the table keeps its events. */
+void event_target_release(struct event_table *tab);
+
+/** @brief After TARGET_STOP_EXEC of `tid`: the old address space is gone;
+ *  the agent is re-injected lazily and hooks are re-armed at their
+ *  addresses. */
+int event_target_exec(struct event_table *tab, pid_t tid, struct hd_buf *out);
+
+/** @brief The agent, injected into the target on first need (NULL if none
+ *  yet). Owned by the table. */
+struct agent *event_table_agent(struct event_table *tab);
+
+/* ---- commands ---- */
+
+/** @brief true if `name` is an event command of kinds.def (`!epthook`,
+ *  `!syscall`, the kernel-only `!msrread`...); case-insensitive. */
+bool event_is_command(const char *name);
+
+/**
+ * @brief Execute an event command: tk[0] is the command name.
+ *
+ * Generic options of HyperDbg (pid, core, imm, sc, stage, buffer,
+ * condition/code/script/output blocks, asm) in any order, then the kind's
+ * own parameters. Everything is checked, assembled, compiled, loaded and
+ * armed before the event is added; on any error nothing is registered or
+ * changed and `out` holds one error line with HyperDbg's message.
+ * @param tid a stopped thread of the target (agent injection, arming).
+ * @param eval_env environment for address expressions (`@rsp`, `poi(...)`),
+ *        normally the current thread's; may be NULL (registers read 0).
+ * @param out receives the text to show (notices, or the error line).
+ * @return 0, or <0 (text in `out`; print it as an error).
+ */
+int event_command(struct event_table *tab, const struct event_token *tk, int n, pid_t tid,
+		  const struct script_env *eval_env, struct hd_buf *out);
+
+/**
+ * @brief The `events` command: tk[0] is "events". Forms: `events`,
+ *        `events e|d|c ID|all` (ID hex), `events sc on|off` (only while
+ *        stopped by an event). @return 0 or <0 (text in `out` either way).
+ */
+int event_events_command(struct event_table *tab, const struct event_token *tk, int n,
+			 struct hd_buf *out);
+
+/** @brief Number of registered events (cleared ones excluded). */
+int event_count(const struct event_table *tab);
+
+/** @brief Enable/disable one event by id, or all (`all`): as `events e|d`.
+ *  @return 0 or -HD_E_NOTFOUND. */
+int event_enable(struct event_table *tab, uint32_t id, bool enable);
+int event_enable_all(struct event_table *tab, bool enable);
+/** @brief Remove one event (disarmed, its memory in the agent abandoned);
+ *  during an event's actions the removal happens when they end. */
+int event_clear(struct event_table *tab, uint32_t id);
+/** @brief Remove every event; numbering restarts at 0. */
+int event_clear_all(struct event_table *tab);
+
+/* ---- the run loop ---- */
+
+enum event_verdict_kind {
+	EVENT_VERDICT_NONE,    /**< not an event's stop: the caller handles it */
+	EVENT_VERDICT_RESUMED, /**< consumed: the actions ran and the event layer
+				    resumed that thread (nothing else to do) */
+	EVENT_VERDICT_BREAK,   /**< a break action or pause(): the thread is still
+				    stopped; the caller stops all threads, makes
+				    it current, prints `text` and the instruction,
+				    and returns to the prompt */
+	EVENT_VERDICT_INTERRUPTED, /**< Ctrl-C while custom code ran: all threads
+				    are stopped; print `text`, go to the prompt */
+};
+
+struct event_verdict {
+	enum event_verdict_kind kind;
+	pid_t tid;          /**< the thread of the occurrence */
+	uint32_t id;        /**< BREAK: the event that broke */
+	struct hd_buf text; /**< lines to print (e.g. "event 0x0 triggered (pre)\n",
+				 crash reports); zero-initialise; caller frees */
+};
+
+/**
+ * @brief Offer one stop (from target_wait) to the events.
+ *
+ * Finds the kind that owns the stop (an !epthook's breakpoint or debug
+ * register...), runs every matching event newest first with HyperDbg's
+ * rules, and either resumes the thread itself (RESUMED: one stop per hit)
+ * or leaves it stopped for a break. Stops that are not events' come back
+ * as NONE, untouched.
+ * @param t must be the table's target.
+ * @return 0, or <0 on a failure of the target (text in v->text).
+ */
+int event_handle_stop(struct event_table *tab, struct target *t, const struct target_stop *st,
+		      struct event_verdict *v) HD_MUST_CHECK;
+
+/** @brief true while the target is stopped by an event's break (until
+ *  event_continue()). */
+bool event_paused(const struct event_table *tab);
+
+/**
+ * @brief At `g` (before target_resume_all) after a break by an event: run
+ *        the remaining actions and events of that occurrence, apply its
+ *        short-circuit decision and resume its thread as its kind requires.
+ *        Does nothing (v->kind NONE) when not paused by an event.
+ * @return 0 with v->kind NONE (nothing pending), RESUMED (go on with
+ *         target_resume_all) or BREAK (another break in the same
+ *         occurrence: print and stay at the prompt).
+ */
+int event_continue(struct event_table *tab, struct event_verdict *v) HD_MUST_CHECK;
+
+/** @brief Drop a pending occurrence without running its remaining actions
+ *  (the target is gone or is being detached/stepped away from). */
+void event_pending_drop(struct event_table *tab);
+
+/* ---- for `?` at the prompt ---- */
+
+/** @brief Pseudo-registers tied to events, by HyperDbg id ($buffer 9,
+ *  $context 10, $event_tag 11, $event_id 12, $event_stage 13): values of the
+ *  event that paused the debugger, 0 otherwise. @return 0, or -HD_E_NOTFOUND
+ *  for an id that is not one of these. */
+int event_pseudo_read(const struct event_table *tab, int id, uint64_t *val);
+
+/** @brief script_env.event_ctl for scripts run at the prompt (`?`):
+ *  event_enable/disable/clear work; event_sc acts as `events sc`; pause
+ *  and flush have no effect there. Messages go to the sink. */
+int event_script_ctl(struct event_table *tab, int func, const uint64_t *args, int nargs);
+
+#endif
