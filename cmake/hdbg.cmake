@@ -50,6 +50,7 @@ function(hd_unit_tests layer)
     target_link_libraries(${exe} PRIVATE ${ARGN} PkgConfig::CMOCKA)
     target_compile_definitions(${exe} PRIVATE
       HD_SOURCE_DIR="${CMAKE_SOURCE_DIR}" HD_BINARY_DIR="${CMAKE_BINARY_DIR}")
+    add_dependencies(${exe} hd_targets)  # tests debug the programs of tests/targets
     add_test(NAME unit/${layer}/${n} COMMAND ${exe})
     set_tests_properties(unit/${layer}/${n} PROPERTIES TIMEOUT 300)
   endforeach()
