@@ -7,7 +7,7 @@ CMAKE_ARGS ?=
 
 DEB_PACKAGES = build-essential cmake pkg-config libzydis-dev libelf-dev libdw-dev \
                libedit-dev libseccomp-dev libcmocka-dev clang libclang-rt-14-dev \
-               binutils lua5.4 gdb strace tmux
+               binutils lua5.4 gdb strace tmux scdoc
 
 .PHONY: all deps build demo test test-plain test-asan test-fuzz bench install clean
 
