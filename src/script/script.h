@@ -25,7 +25,13 @@ struct script_diag {
 	char text[256];
 };
 
-/** Register ids follow HyperDbg's REGS_ENUM (rax = 0 ... dr7 = 119). */
+/** Register ids follow HyperDbg's REGS_ENUM (rax = 0 ... dr7 = 119).
+ *  The VM calls env->reg_read/reg_write only with full-register ids (rax 0,
+ *  rcx 5, rdx 10, rbx 15, rsp 20, rbp 24, rsi 28, rdi 32, r8 36, r9 41 ...
+ *  r15 71, segments 76-81, rflags 82, rip 102, 105-119); it derives the
+ *  sub-registers (eax, ah, r8d, r8h...) and flag bits itself. Writing a
+ *  sub-register merges into the full register (HyperDbg: writing @eax
+ *  keeps bits 63:32). */
 int script_reg_id(const char *name);          /**< -1 if unknown */
 const char *script_reg_name(int id);
 
@@ -44,6 +50,25 @@ struct script_env {
 	void (*output)(void *ud, const char *fmt, const uint64_t *args, int nargs);
 	/** HyperDbg's test harness builtin `test_statement(x)` (may be NULL) */
 	void (*test_statement)(void *ud, uint64_t value);
+
+	/* ---- fields added by the script layer (all may be NULL / 0) ---- */
+
+	/** Event and debugger-control built-ins, by HyperDbg FUNC id:
+	 *  event_enable 38, event_disable 39, event_clear 40, event_sc 44,
+	 *  pause 47, flush 48, event_trace_* 49-53, event_inject 62,
+	 *  event_inject_error_code 103. NULL: HyperDbg's user-mode message
+	 *  ("err, enabling events is not possible in user-mode"...) is sent to
+	 *  output() and the script goes on. A negative return stops the run
+	 *  with a run-time error. */
+	int (*event_ctl)(void *ud, int func, const uint64_t *args, int nargs);
+	/** Length of the instruction at `addr` decoded as `bits` (32/64) code
+	 *  (disassemble_len*); NULL or an error gives 0. */
+	int (*insn_len)(void *ud, uint64_t addr, int bits, uint64_t *len);
+	/** microsleep(us); NULL: no delay. */
+	void (*microsleep)(void *ud, uint64_t us);
+	/** Polled at backward jumps and calls: non-zero stops the run with
+	 *  -HD_E_INTERRUPTED (Ctrl-C sets it). */
+	const volatile int *interrupt;
 };
 
 /** Compile-time symbol resolution (`main`, `libc!malloc`): 0 or -HD_E_NOSYM. */
@@ -68,6 +93,11 @@ struct script_compile_opts {
 	void *resolve_ud;
 	struct script_globals *globals; /**< where `.name` globals are declared */
 	const char *include_dir;     /**< base for relative `#include` paths */
+	/** Allocator for everything the compiler allocates (Lua lua_Alloc
+	 *  style: new size 0 frees; may be NULL for malloc/realloc/free).
+	 *  A failing allocation makes script_compile() return -ENOMEM. */
+	void *(*alloc)(void *ud, void *p, size_t oldsz, size_t newsz);
+	void *alloc_ud;
 };
 
 /** @brief Create / free a globals set. */
@@ -85,6 +115,31 @@ void script_prog_free(struct script_prog *p);
  *  naming the failing function (`err, ScriptEngineExecute, function = ...`). */
 int script_run(const struct script_prog *p, const struct script_env *env,
 	       struct script_globals *g, char *err, size_t errlen) HD_MUST_CHECK;
+
+/** @brief Append a disassembly of `p` (one instruction per line) to `b`:
+ *  the `.script-dump` view used by tests. */
+void script_prog_dump(const struct script_prog *p, struct hd_buf *b);
+
+/** @brief The position-independent bytecode blob of `p` (header with
+ *  version, sizes, constants, code, string table), to copy into the
+ *  target's agent. @param len receives its size. */
+const void *script_prog_bytecode(const struct script_prog *p, size_t *len);
+
+/** @brief The global slots of `g` (SCRIPT_MAX_GLOBALS = 512 64-bit
+ *  values), for an agent that keeps them in shared memory. */
+uint64_t *script_globals_slots(struct script_globals *g);
+
+/** @brief Check a bytecode blob (header, operands, jump targets, stack
+ *  depth on every path) as script_compile does before handing it out.
+ *  @return 0, or -HD_E_RUNTIME with `msg` naming the first problem. */
+int script_bytecode_verify(const void *bc, size_t len, char *msg, size_t msglen) HD_MUST_CHECK;
+
+/** @brief Run a blob returned by script_prog_bytecode() (possibly a copy
+ *  at another address) with `globals` as the 512 global slots. This is
+ *  the freestanding entry point (vm.c) for the agent; it does not verify
+ *  the blob (script_compile did). Same results as script_run(). */
+int script_exec_bytecode(const void *bc, const struct script_env *env,
+			 uint64_t *globals, char *err, size_t errlen) HD_MUST_CHECK;
 
 /** @brief Format a printf record (format + 64-bit arguments) with HyperDbg's
  *  rules; `%s`/`%ws` read strings through env->mem_read.

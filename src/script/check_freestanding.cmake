@@ -1,0 +1,16 @@
+# Link the freestanding objects into one relocatable object and fail if it
+# still references an undefined symbol (libc, compiler-inserted memcpy...).
+string(REPLACE ":" ";" OBJS "${OBJS}")
+execute_process(COMMAND ld -r -o ${OUT} ${OBJS} RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "ld -r failed: ${err}")
+endif()
+execute_process(COMMAND nm -u ${OUT} OUTPUT_VARIABLE undef RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "nm failed on ${OUT}")
+endif()
+string(STRIP "${undef}" undef)
+if(NOT undef STREQUAL "")
+  message(FATAL_ERROR "script VM is not freestanding; undefined symbols:\n${undef}")
+endif()
+file(WRITE ${STAMP} "ok\n")
