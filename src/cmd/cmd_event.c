@@ -1,0 +1,223 @@
+/*
+** cmd_event.c: the bridge to the event layer: event commands (`!epthook`,
+** `!syscall`...), `events`, the session's event table and its output, and
+** the pieces of the run loop that offer stops to the events.
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/internal.h"
+#include "event/event.h"
+#include "target/target.h"
+
+/* Script output of events comes as lines or fragments: whole lines are
+ * passed on at once, a fragment waits for its end of line. */
+static void event_write(void *ud, const char *text)
+{
+	struct cmd_session *s = ud;
+	hd_buf_printf(&s->evout, "%s", text);
+	const char *p = hd_buf_str(&s->evout);
+	const char *nl = strrchr(p, '\n');
+	if (!nl)
+		return;
+	size_t n = (size_t)(nl - p) + 1;
+	char *lines = hd_xmalloc(n + 1);
+	memcpy(lines, p, n);
+	lines[n] = '\0';
+	char *rest = hd_xstrdup(p + n);
+	hd_buf_reset(&s->evout);
+	hd_buf_printf(&s->evout, "%s", rest);
+	free(rest);
+	cmd_out(s, "%s", lines);
+	free(lines);
+}
+
+void cmd_events_flush(struct cmd_session *s)
+{
+	if (s->evout.len) {
+		cmd_out(s, "%s\n", hd_buf_str(&s->evout));
+		hd_buf_reset(&s->evout);
+	}
+}
+
+int cmd_events_new(struct cmd_session *s)
+{
+	struct event_host host = {
+		.resolve = cmd_resolve,
+		.resolve_ud = s,
+		.globals = s->globals,
+		.sink = {event_write, s},
+		.interrupt = &s->interrupt,
+	};
+	return event_table_new(&s->events, &host);
+}
+
+void cmd_events_free(struct cmd_session *s)
+{
+	if (s->events)
+		event_table_free(s->events);
+	s->events = NULL;
+	hd_buf_free(&s->evout);
+}
+
+/* Print text the event layer returned: errors on CMD_ERR as one line each. */
+static void print_text(struct cmd_session *s, const struct hd_buf *b, bool error)
+{
+	if (!b->len)
+		return;
+	const char *t = hd_buf_str(b);
+	if (error) {
+		struct hd_buf e = {0};
+		hd_buf_printf(&e, "%s", t);
+		while (e.len && e.p[e.len - 1] == '\n')
+			e.p[--e.len] = '\0';
+		if (!strncmp(e.p, "error: ", 7))
+			IGNORE(cmd_err(s, -1, "%s", e.p + 7));
+		else
+			IGNORE(cmd_err(s, -1, "%s", e.p));
+		hd_buf_free(&e);
+		return;
+	}
+	cmd_out(s, "%s%s", t, t[b->len - 1] == '\n' ? "" : "\n");
+}
+
+void cmd_events_target_set(struct cmd_session *s)
+{
+	struct hd_buf out = {0};
+	IGNORE(event_target_set(s->events, s->t, s->t ? target_thread_current(s->t) : 0, &out));
+	print_text(s, &out, false);
+	hd_buf_free(&out);
+}
+
+void cmd_events_release(struct cmd_session *s)
+{
+	if (s->t)
+		event_target_release(s->events);
+}
+
+void cmd_events_exec(struct cmd_session *s, pid_t tid)
+{
+	struct hd_buf out = {0};
+	IGNORE(event_target_exec(s->events, tid, &out));
+	print_text(s, &out, false);
+	hd_buf_free(&out);
+}
+
+static struct event_token *convert(const struct cmd_tokens *tk)
+{
+	struct event_token *v = hd_xcalloc((size_t)tk->n + 1, sizeof(*v));
+	for (int i = 0; i < tk->n; i++) {
+		v[i].type = tk->v[i].type == CMD_TOK_BLOCK    ? EVENT_TOK_BLOCK
+			    : tk->v[i].type == CMD_TOK_STRING ? EVENT_TOK_STRING
+							      : EVENT_TOK_WORD;
+		v[i].text = tk->v[i].text;
+	}
+	return v;
+}
+
+bool cmd_is_event_command(const char *name)
+{
+	return event_is_command(name);
+}
+
+int cmd_event_command(struct cmd_session *s, const struct cmd_tokens *tk)
+{
+	struct script_env env;
+	struct hd_buf out = {0};
+	TRY(cmd_need_target(s));
+	cmd_script_env(s, &env);
+	struct event_token *v = convert(tk);
+	int rc = event_command(s->events, v, tk->n, target_thread_current(s->t), &env, &out);
+	print_text(s, &out, rc < 0);
+	hd_buf_free(&out);
+	free(v);
+	return rc;
+}
+
+int cmd_do_events(struct cmd_session *s, const struct cmd_args *a)
+{
+	struct hd_buf out = {0};
+	struct event_token *v = convert(a->tk);
+	int rc = event_events_command(s->events, v, a->tk->n, &out);
+	print_text(s, &out, rc < 0);
+	hd_buf_free(&out);
+	free(v);
+	return rc;
+}
+
+/* 1: the stop was an event's and the thread runs on; 0: it ends the run
+ * (break: printed); -1: not an event's stop. */
+int cmd_events_stop(struct cmd_session *s, const struct target_stop *st)
+{
+	struct event_verdict v;
+	memset(&v, 0, sizeof(v));
+	int rc = event_handle_stop(s->events, s->t, st, &v);
+	cmd_events_flush(s);
+	if (rc < 0) {
+		print_text(s, &v.text, true);
+		hd_buf_free(&v.text);
+		return rc;
+	}
+	switch (v.kind) {
+	case EVENT_VERDICT_RESUMED:
+		hd_buf_free(&v.text);
+		return 1;
+	case EVENT_VERDICT_BREAK:
+	case EVENT_VERDICT_INTERRUPTED:
+		rc = cmd_stop_here(s, v.tid);
+		print_text(s, &v.text, false);
+		hd_buf_free(&v.text);
+		if (rc < 0)
+			return rc;
+		cmd_print_current(s);
+		return 0;
+	default:
+		hd_buf_free(&v.text);
+		return -1;
+	}
+}
+
+/* At `g`: finish an occurrence that stopped for a break. 1: resume all;
+ * 0: another break of the same occurrence (printed). */
+int cmd_events_continue(struct cmd_session *s)
+{
+	struct event_verdict v;
+	if (!event_paused(s->events))
+		return 1;
+	memset(&v, 0, sizeof(v));
+	int rc = event_continue(s->events, &v);
+	cmd_events_flush(s);
+	if (rc < 0) {
+		print_text(s, &v.text, true);
+		hd_buf_free(&v.text);
+		return rc;
+	}
+	if (v.kind == EVENT_VERDICT_BREAK) {
+		print_text(s, &v.text, false);
+		hd_buf_free(&v.text);
+		cmd_print_current(s);
+		return 0;
+	}
+	print_text(s, &v.text, false);
+	hd_buf_free(&v.text);
+	return 1;
+}
+
+void cmd_events_step(struct cmd_session *s)
+{
+	if (event_paused(s->events))
+		event_pending_drop(s->events);
+}
+
+int cmd_events_pseudo(struct cmd_session *s, int id, uint64_t *val)
+{
+	return event_pseudo_read(s->events, id, val);
+}
+
+int cmd_events_ctl(void *ud, int func, const uint64_t *args, int nargs)
+{
+	struct cmd_session *s = ud;
+	int rc = event_script_ctl(s->events, func, args, nargs);
+	cmd_events_flush(s);
+	return rc;
+}
