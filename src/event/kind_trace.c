@@ -18,6 +18,8 @@
 struct traced {
 	pid_t tid;
 	int refs;
+	int seen;          /* steps seen since arming */
+	uint64_t first;    /* rip at arming */
 	struct traced *next;
 };
 
@@ -72,8 +74,11 @@ static int arm(struct event_table *tab, struct event *e, pid_t tid)
 		return 0;
 	}
 	struct target_stop st = {.kind = TARGET_STOP_STEP, .tid = tid};
+	struct user_regs_struct r;
+	TRY(target_regs_get(tab->t, tid, &r));
 	TRY(target_stop_queue(tab->t, &st));
 	t = hd_xcalloc(1, sizeof(*t));
+	t->first = r.rip;
 	t->tid = tid;
 	t->refs = 1;
 	t->next = *list(tab);
@@ -98,16 +103,21 @@ static void disarm(struct event_table *tab, struct event *e)
 static bool claim(struct event_table *tab, const struct target_stop *st, struct event_occ *occ)
 {
 	struct user_regs_struct r;
-	if (st->kind != TARGET_STOP_STEP || !find(tab, st->tid) ||
-	    target_regs_get(tab->t, st->tid, &r) < 0)
+	struct traced *t = st->kind == TARGET_STOP_STEP ? find(tab, st->tid) : NULL;
+	if (!t || target_regs_get(tab->t, st->tid, &r) < 0)
 		return false;
 	occ->context = occ->key = r.rip;
+	/* A thread armed inside a system call (the stop after execve, a
+	 * syscall stop) reports its first step on the way out of the kernel,
+	 * before running anything: not an instruction. */
+	if (++t->seen == 2 && r.rip == t->first)
+		occ->aux[1] = 1;
 	return true;
 }
 
 static bool match(const struct event *e, const struct event_occ *occ)
 {
-	return (pid_t)e->param[0] == occ->tid;
+	return !occ->aux[1] && (pid_t)e->param[0] == occ->tid;
 }
 
 static int finish(struct event_table *tab, struct event_occ *occ, bool sc, bool post)

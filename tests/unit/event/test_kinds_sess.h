@@ -26,8 +26,11 @@
  *             (K: results equal to the real parent, read from /proc/self/stat)
  *   tsc N     N x rdtsc, then 1 x rdtscp; prints "tsc mono=M aux=A zero=Z"
  *   cpuid N   N x cpuid(0), 1 x cpuid(1); prints "cpuid vendor=V max=M f1=F"
- *   sig N     SIGUSR1 handler; N x raise(SIGUSR1); prints "sig handled=K"
- *   mon       writes/reads a global array (see below); prints "mon ..."
+ *   sig N     SIGUSR1 handler; N x raise(SIGUSR1); prints "handler=ADDR" (hex)
+ *             and "sig handled=K"
+ *   mon N     N writes of small[1], N reads, N writes of arr[600] (page 1 of arr),
+ *             then arr[10] (page 0) and arr[1000] (page 1) written once; prints
+ *             "mon small=.. arr600=.. arr10=.. arr1000=.. sum=.." (reads all again)
  *   wait      prints "ready" then, per line on stdin: getppid, rdtsc -> prints
  *             "got R" (R = getppid's result, or -errno) */
 static const char kinds_prog_src[] =
@@ -64,6 +67,7 @@ static const char kinds_prog_src[] =
 	"    printf(\"cpuid vendor=%s max=%u f1=%x\\n\", v, max, a);\n"
 	"  } else if (!strcmp(m, \"sig\")) {\n"
 	"    signal(SIGUSR1, on_usr1);\n"
+	"    printf(\"handler=%lx\\n\", (unsigned long)on_usr1);\n"
 	"    for (int i = 0; i < n; i++) raise(SIGUSR1);\n"
 	"    printf(\"sig handled=%d\\n\", handled);\n"
 	"  } else if (!strcmp(m, \"mon\")) {\n"
@@ -71,8 +75,10 @@ static const char kinds_prog_src[] =
 	"    long s = 0; for (int i = 0; i < n; i++) s += small[1];\n"
 	"    for (int i = 0; i < n; i++) arr[600] = 7 * (i + 1);\n"
 	"    arr[10] = 5;\n"
+	"    arr[1000] = 9;\n"
 	"    s += arr[600];\n"
-	"    printf(\"mon small=%ld arr600=%ld arr10=%ld sum=%ld\\n\", small[1], arr[600], arr[10], s);\n"
+	"    printf(\"mon small=%ld arr600=%ld arr10=%ld arr1000=%ld sum=%ld\\n\", small[1], arr[600],\n"
+	"           arr[10], arr[1000], s);\n"
 	"  } else if (!strcmp(m, \"trace\")) {\n"
 	"    for (int i = 0; i < n; i++) tick();\n"
 	"    printf(\"trace done\\n\");\n"

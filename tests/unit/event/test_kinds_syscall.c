@@ -129,6 +129,34 @@ static void test_sysret_after_the_kernel(void **state)
 	end(&s);
 }
 
+/* Custom code runs in the target and so consumes the syscall stop: the
+ * syscall is issued again afterwards (once: no second event), unless sc. */
+static void test_custom_code_then_the_syscall_runs(void **state)
+{
+	(void)state;
+	struct sess s;
+	char want[64];
+	start(&s, "sys", "3");
+	/* mov qword [rdx], 0x539: GUEST_REGS.rax = 1337 */
+	cmd(&s, "!syscall getppid code {48C70239050000} script { printf(\"e\\n\"); }", NULL);
+	assert_int_equal(go(&s, NULL, NULL), 0);
+	snprintf(want, sizeof(want), "sys ok=3 last=%d pid_ok=3\n", (int)getpid());
+	assert_string_equal(output(&s), want);
+	assert_int_equal(count(hd_buf_str(&s.sink), "e\n"), 3);
+	end(&s);
+}
+
+static void test_custom_code_with_sc_sets_the_result(void **state)
+{
+	(void)state;
+	struct sess s;
+	start(&s, "sys", "3");
+	cmd(&s, "!syscall getppid sc on code {48C70239050000}", NULL);
+	assert_int_equal(go(&s, NULL, NULL), 0);
+	assert_string_equal(output(&s), "sys ok=0 last=1337 pid_ok=3\n");
+	end(&s);
+}
+
 static void test_break_then_go(void **state)
 {
 	(void)state;
@@ -284,6 +312,8 @@ int main(void)
 		cmocka_unit_test(test_post_stage_sees_the_result),
 		cmocka_unit_test(test_post_stage_can_change_the_result),
 		cmocka_unit_test(test_sysret_after_the_kernel),
+		cmocka_unit_test(test_custom_code_then_the_syscall_runs),
+		cmocka_unit_test(test_custom_code_with_sc_sets_the_result),
 		cmocka_unit_test(test_break_then_go),
 		cmocka_unit_test(test_disabled_event_lets_calls_through),
 		cmocka_unit_test(test_bad_input),

@@ -1,0 +1,109 @@
+/* evprog: the debuggee of the event end-to-end tests. One mode per kind of
+ * event, each printing a result that shows what the events did to it.
+ *   evprog hooks ROUNDS   "ready PID", then ROUNDS x (f0..f5 once, sleep
+ *                         1 ms); "done sum=S" with S = 21 R (R - 1) / 2 + 15 R
+ *                         (fN(i) = (N + 1) i + N); attachable
+ *   evprog sys N          N x getppid, 1 x getpid: "getppid=R" per call
+ *   evprog signal N       raises SIGUSR1 N times: "handled=K"
+ *   evprog tsc N          N x rdtsc: "tsc zero=Z" (reads that returned 0)
+ *   evprog cpuid          cpuid leaf 0: "cpuid0 eax=A"
+ *   evprog write N        N writes of i to `watched`: "watched=V"
+ *   evprog trace          calls tiny() (4 instructions): "tiny=R"
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HOOK(n)                                                   \
+	__attribute__((noinline)) long f##n(long x)                \
+	{                                                          \
+		__asm__ volatile("" ::: "memory");                 \
+		return x * (n + 1) + n;                            \
+	}
+HOOK(0) HOOK(1) HOOK(2) HOOK(3) HOOK(4) HOOK(5)
+
+volatile long watched;
+static volatile sig_atomic_t handled;
+
+__attribute__((noinline)) long tiny(long x)
+{
+	__asm__ volatile("" ::: "memory");
+	return x + 7;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	handled++;
+}
+
+static unsigned long long rdtsc(void)
+{
+	unsigned int lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (unsigned long long)hi << 32 | lo;
+}
+
+static int hooks(long rounds)
+{
+	struct timespec ms = {0, 1000000};
+	long sum = 0;
+	printf("ready %d\n", (int)getpid());
+	fflush(stdout);
+	for (long i = 0; i < rounds; i++) {
+		sum += f0(i) + f1(i) + f2(i) + f3(i) + f4(i) + f5(i);
+		nanosleep(&ms, NULL);
+	}
+	printf("done sum=%ld\n", sum);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+	long n = argc > 2 ? strtol(argv[2], NULL, 0) : 1;
+	if (!strcmp(mode, "hooks"))
+		return hooks(n);
+	if (!strcmp(mode, "sys")) {
+		for (long i = 0; i < n; i++)
+			printf("getppid=%ld\n", syscall(SYS_getppid));
+		printf("getpid_ok=%d\n", syscall(SYS_getpid) == getpid());
+		return 0;
+	}
+	if (!strcmp(mode, "signal")) {
+		signal(SIGUSR1, on_usr1);
+		for (long i = 0; i < n; i++)
+			raise(SIGUSR1);
+		printf("handled=%d\n", (int)handled);
+		return 0;
+	}
+	if (!strcmp(mode, "tsc")) {
+		int zero = 0;
+		for (long i = 0; i < n; i++)
+			zero += rdtsc() == 0;
+		printf("tsc zero=%d\n", zero);
+		return 0;
+	}
+	if (!strcmp(mode, "cpuid")) {
+		unsigned int a = 0, b, c, d;
+		__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "=c"(c), "=d"(d));
+		printf("cpuid0 eax=%x\n", a);
+		return 0;
+	}
+	if (!strcmp(mode, "write")) {
+		for (long i = 1; i <= n; i++)
+			watched = i;
+		printf("watched=%ld\n", watched);
+		return 0;
+	}
+	if (!strcmp(mode, "trace")) {
+		printf("tiny=%ld\n", tiny(n));
+		return 0;
+	}
+	fprintf(stderr, "usage: evprog hooks|sys|signal|tsc|cpuid|write|trace [N]\n");
+	return 2;
+}
