@@ -3,7 +3,9 @@
 set -u
 out=$("$(dirname "$0")/run" "${1:?usage: check.sh BUILD_DIR}" 2>&1)
 fail=0
-for re in '^breakpoint 0 hit$' '^poolsim!ExAllocatePoolWithTag:$' \
+for re in "^0	\(enabled\)	    !epthook ExAllocatePoolWithTag code \{488B5A404881FB484442477402EB0848C\.\.\.$" \
+	"^ExAllocatePoolWithTag\\(PoolType=0, NumberOfBytes=0x40, Tag='HDB2'\\)$" \
+	'^breakpoint 0 hit$' '^poolsim!ExAllocatePoolWithTag:$' \
 	'^rax=[0-9a-f]{16} rbx=[0-9a-f]{16} rcx=0000000000000000$' '^rdx=0000000000000040 ' \
 	'^ r8=0000000047424448 ' '^r8=0000000047424448$' "^Tag = 'HDBG'$" \
 	'^[0-9a-f]{16} 55 +push rbp$' '^ # Child-SP +RetAddr +Call Site$' \
