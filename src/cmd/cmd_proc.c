@@ -177,6 +177,14 @@ int cmd_do_detach(struct cmd_session *s, const struct cmd_args *a)
 		return cmd_err(s, -HD_E_PARSE, "too many arguments at '%s'", a->tk->v[1].text);
 	TRY(cmd_need_target(s));
 	pid_t pid = target_pid(s->t);
+	/* A seccomp filter cannot be removed: without a tracer, the syscalls it
+	 * traces would fail with ENOSYS. Only started targets get one (attached
+	 * ones use syscall stops), and those can be killed instead. */
+	if (!target_is_attached(s->t) && target_seccomp_filters(s->t) > 0)
+		return cmd_err(s, -HD_E_UNSUPPORTED,
+			       "cannot detach process %d: it has the seccomp filter of a !syscall/!sysret "
+			       "event, which cannot be removed and would fail those syscalls with ENOSYS "
+			       "without a tracer; use .kill or q", (int)pid);
 	cmd_events_release(s);
 	int rc = target_detach(s->t);
 	s->t = NULL;

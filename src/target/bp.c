@@ -136,6 +136,7 @@ static int bp_prepare(struct target *t, uint64_t addr)
 	b->len = in.length;
 	if (emu) {
 		b->kind = OOL_EMU;
+		b->slot = 0; /* the continuation stub is made again on demand */
 		b->ool_ready = true;
 		return 0;
 	}
@@ -358,6 +359,10 @@ void bp_fixup_thread(struct target *t, struct thread *th)
 		struct bp *b = &t->bps[i];
 		if (!b->ool_ready || b->kind != OOL_COPY)
 			continue;
+		/* A copy made only as a continuation (hardware breakpoint): back
+		 * at addr the debug register would fire a second time. */
+		if (b->stub_only && b->refs == 0)
+			continue;
 		if (rip == b->slot) {
 			th->regs.rip = b->addr;
 			th->bp_hit = b->addr;
@@ -391,6 +396,7 @@ int target_bp_insert(struct target *t, uint64_t addr)
 		b->ool_ready = false;
 	b->orig = orig;
 	b->refs = 1;
+	b->stub_only = false;
 	t->narmed++;
 	/* Prepare the out-of-line copy now if a thread can run the mmap; a
 	 * failure here is retried at the first resume. */
@@ -443,4 +449,148 @@ void bp_forget_all(struct target *t)
 {
 	t->nbp = 0;
 	t->narmed = 0;
+}
+
+/* ---- continuation stubs (target_ool_stub) ---- */
+
+#define EMU_STUB_SIZE 48
+
+static size_t put_jmp_abs(uint8_t *p, uint64_t dest)
+{
+	static const uint8_t jmp_abs[6] = {0xff, 0x25, 0, 0, 0, 0};
+	memcpy(p, jmp_abs, sizeof(jmp_abs));
+	memcpy(p + 6, &dest, 8);
+	return 14;
+}
+
+static bool uses_rsp(const ZydisDecodedOperand *op)
+{
+	ZydisRegister r = ZYDIS_REGISTER_NONE;
+	if (op->type == ZYDIS_OPERAND_TYPE_REGISTER)
+		r = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, op->reg.value);
+	else if (op->type == ZYDIS_OPERAND_TYPE_MEMORY)
+		return op->mem.base == ZYDIS_REGISTER_RSP || op->mem.index == ZYDIS_REGISTER_RSP ||
+		       op->mem.base == ZYDIS_REGISTER_ESP || op->mem.index == ZYDIS_REGISTER_ESP;
+	return r == ZYDIS_REGISTER_RSP;
+}
+
+/* A call: push addr+len (push imm32 sign-extends; the high half is then
+ * written), then jump where the call would have gone: absolute for
+ * `call rel32`, the same operand as `jmp r/m` (ModRM reg 2 -> 4) for an
+ * indirect call, its rip-relative displacement re-based. */
+static int emu_call(const struct bp *b, const ZydisDecodedInstruction *in,
+		    const ZydisDecodedOperand *ops, uint64_t stub, uint8_t *code, size_t *n)
+{
+	uint64_t next = b->addr + b->len, dest;
+	uint32_t lo = (uint32_t)next, hi = (uint32_t)(next >> 32);
+	size_t k = 0;
+	code[k++] = 0x68;
+	memcpy(code + k, &lo, 4);
+	k += 4;
+	code[k++] = 0xc7;
+	code[k++] = 0x44;
+	code[k++] = 0x24;
+	code[k++] = 0x04;
+	memcpy(code + k, &hi, 4);
+	k += 4;
+	if (ops[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+		if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(in, &ops[0], b->addr, &dest)))
+			return -HD_E_DECODE;
+		k += put_jmp_abs(code + k, dest);
+		*n = k;
+		return 0;
+	}
+	if (in->opcode != 0xff || !in->raw.modrm.offset || uses_rsp(&ops[0]))
+		return -HD_E_UNSUPPORTED;
+	memcpy(code + k, b->insn, b->len);
+	code[k + in->raw.modrm.offset] = (uint8_t)((code[k + in->raw.modrm.offset] & ~0x38) | 0x20);
+	if (is_rip_relative(in, ops)) {
+		int64_t nd = in->raw.disp.value + (int64_t)(b->addr - (stub + k));
+		if (nd < INT32_MIN || nd > INT32_MAX || in->raw.disp.size != 32)
+			return -HD_E_RANGE;
+		int32_t d32 = (int32_t)nd;
+		memcpy(code + k + in->raw.disp.offset, &d32, 4);
+	}
+	*n = k + b->len;
+	return 0;
+}
+
+/* jmp rel: one absolute jump. jcc, loop*, j*cxz: the same test as a short
+ * branch over `jmp next` to `jmp dest`. */
+static int emu_branch(const struct bp *b, const ZydisDecodedInstruction *in,
+		      const ZydisDecodedOperand *ops, uint8_t *code, size_t *n)
+{
+	uint64_t next = b->addr + b->len, dest;
+	size_t k = 0;
+	if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(in, &ops[0], b->addr, &dest)))
+		return -HD_E_DECODE;
+	if (in->mnemonic == ZYDIS_MNEMONIC_JMP) {
+		*n = put_jmp_abs(code, dest);
+		return 0;
+	}
+	switch (in->mnemonic) {
+	case ZYDIS_MNEMONIC_LOOP: case ZYDIS_MNEMONIC_LOOPE: case ZYDIS_MNEMONIC_LOOPNE:
+	case ZYDIS_MNEMONIC_JRCXZ: case ZYDIS_MNEMONIC_JECXZ:
+		/* only rel8 forms exist: keep the prefixes (0x67: ecx) and opcode */
+		if (in->raw.imm[0].size != 8)
+			return -HD_E_UNSUPPORTED;
+		memcpy(code, b->insn, b->len - 1u);
+		k = b->len - 1u;
+		break;
+	default:
+		code[k++] = (uint8_t)(0x70 | (in->opcode & 0x0f));
+		break;
+	}
+	code[k++] = 14; /* over the jmp to next */
+	k += put_jmp_abs(code + k, next);
+	k += put_jmp_abs(code + k, dest);
+	*n = k;
+	return 0;
+}
+
+static int build_emu_stub(struct target *t, const struct bp *b, uint64_t *out)
+{
+	ZydisDecodedInstruction in;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+	uint8_t code[EMU_STUB_SIZE];
+	uint64_t near = 0, stub;
+	size_t n = 0;
+	TRY(decode(b->insn, b->len, &in, ops));
+	if (in.mnemonic == ZYDIS_MNEMONIC_CALL && is_rip_relative(&in, ops))
+		near = b->addr + b->len + (uint64_t)in.raw.disp.value;
+	TRY(target_scratch_alloc(t, near, EMU_STUB_SIZE, &stub));
+	memset(code, 0xcc, sizeof(code));
+	if (in.mnemonic == ZYDIS_MNEMONIC_CALL)
+		TRY(emu_call(b, &in, ops, stub, code, &n));
+	else
+		TRY(emu_branch(b, &in, ops, code, &n));
+	TRY(mem_raw_write(t, stub, code, n));
+	*out = stub;
+	return 0;
+}
+
+int target_ool_stub(struct target *t, uint64_t addr, uint64_t *stub)
+{
+	if (t->gone)
+		return -HD_E_EXITED;
+	struct bp *b = bp_find(t, addr);
+	if (!b) {
+		uint8_t orig;
+		TRY(mem_raw_read(t, addr, &orig, 1));
+		b = bp_new(t, addr);
+		b->orig = orig;
+		b->stub_only = true;
+	}
+	if (!b->ool_ready) {
+		TRY(bp_prepare(t, addr));
+		b = bp_find(t, addr);
+	}
+	if (b->kind == OOL_EMU && !b->slot) {
+		uint64_t s;
+		TRY(build_emu_stub(t, b, &s));
+		b = bp_find(t, addr);
+		b->slot = s;
+	}
+	*stub = b->slot;
+	return 0;
 }

@@ -68,6 +68,9 @@ struct bp {
 	uint8_t len;       /**< instruction length */
 	uint64_t slot;     /**< OOL_COPY: address of the copy; the jump back follows */
 	uint8_t insn[16];  /**< original instruction bytes (for emulation) */
+	/* OOL_EMU: `slot` is the emulating continuation stub once built
+	 * (target_ool_stub), 0 before. */
+	bool stub_only;    /**< made by target_ool_stub for an address never armed */
 };
 
 enum ool_kind {
@@ -89,6 +92,10 @@ struct hw_slot {
 
 /** struct target has `systrace` (tested by seccomp.c). */
 #define TARGET_HAVE_SYSTRACE 1
+
+/** struct target has `traps` (trap.c). */
+#define TARGET_HAVE_TRAPS 1
+struct trap_state;
 
 struct target {
 	pid_t pid;
@@ -117,6 +124,7 @@ struct target {
 	struct hw_slot hw[4];
 	int nhw;
 	bool systrace;             /**< syscall-stop tracing on (seccomp.c, attached targets) */
+	struct trap_state *traps;  /**< traps a released child must lose (trap.c) */
 };
 
 /* proc.c */
@@ -156,5 +164,10 @@ int hw_clear_thread(struct target *t, struct thread *th);
 /* inject.c */
 void scratch_forget(struct target *t);
 struct thread *th_any_stopped(struct target *t, pid_t prefer);
+
+/* trap.c */
+void trap_free(struct target *t);
+void trap_exec(struct target *t);
+void trap_release_child(struct target *t, pid_t child, bool shared_mm);
 
 #endif

@@ -91,6 +91,7 @@ static void target_release(struct target *t)
 	free(t->bps);
 	free(t->chunks);
 	free(t->q);
+	trap_free(t);
 	free(t);
 }
 

@@ -306,6 +306,7 @@ static void release_child(struct target *t, pid_t child, bool shared_mm)
 		if (fd >= 0)
 			close(fd);
 	}
+	trap_release_child(t, child, shared_mm);
 	if (xptrace(PTRACE_DETACH, child, 0, 0) < 0)
 		pr_warn("target: cannot detach child %d", (int)child);
 }
@@ -334,6 +335,7 @@ static void handle_exec(struct target *t, struct thread *th)
 		}
 	bp_forget_all(t);
 	scratch_forget(t);
+	trap_exec(t);
 	memset(t->hw, 0, sizeof(t->hw));
 	t->nhw = 0;
 	th->dr_stale = false;

@@ -327,4 +327,36 @@ int target_stop_queue(struct target *t, const struct target_stop *st) HD_MUST_CH
  *  libseccomp's table. @return the number, or -HD_E_NOTFOUND. */
 long target_syscall_nr(const char *name);
 
+/** @brief How the instruction at rip of stopped thread `tid` uses memory:
+ *  bit 0 = it reads memory, bit 1 = it writes memory (Zydis operand
+ *  actions; a stack push/pop counts). @return the bits (0: no memory
+ *  operand), -HD_E_DECODE, -HD_E_BADADDR. */
+int target_insn_mem_access(struct target *t, pid_t tid) HD_MUST_CHECK;
+
+
+/**
+ * @brief In-target code that executes the instruction at `addr` (its
+ *        original bytes) as if it ran there, then continues where it would
+ *        have: the out-of-line copy of a breakpoint (`jmp` back to
+ *        addr+len), or for relative branches and calls, which the target
+ *        layer otherwise emulates, an equivalent stub (a call pushes
+ *        addr+len and jumps; a conditional branch tests the same flags or
+ *        rcx). Works for int3 breakpoints and for addresses that have none
+ *        (hardware breakpoints: the stub lies elsewhere, so the debug
+ *        register does not fire again). Made on first use (a thread must be
+ *        stopped to map scratch memory) and again after the bytes change.
+ *        Used by the agent's one-stop runner as its continuation.
+ * @return 0, -HD_E_UNSUPPORTED (an instruction that cannot run elsewhere:
+ *         call through rsp or fs/gs, xbegin...), -HD_E_DECODE,
+ *         -HD_E_BADADDR, -HD_E_RUNNING (no stopped thread for a new chunk).
+ */
+int target_ool_stub(struct target *t, uint64_t addr, uint64_t *stub) HD_MUST_CHECK;
+
+/** @brief Replace the cached registers of stopped thread `tid` for this
+ *  stop WITHOUT writing them to the thread: what target_regs_get() and
+ *  scripts see. Only for values the kernel ignores at this stop (rax at a
+ *  syscall-entry stop, where it holds -ENOSYS and the syscall's return
+ *  overwrites it); a later target_regs_set() writes them all. */
+int target_regs_view(struct target *t, pid_t tid, const struct user_regs_struct *regs) HD_MUST_CHECK;
+
 #endif

@@ -9,16 +9,23 @@
 ** inherited by clone, so they are run through target_syscall() in every
 ** known thread; threads that have not yet had their first stop were
 ** cloned from one that had the setting.
+**
+** A process the target forks inherits these traps (and its copy of the
+** memory inherits the protections; the TSC trap even survives execve),
+** but the stop machine releases it: trap_release_child() undoes them in
+** the child first, through a syscall run in the child the same way.
 */
 #include <cpuid.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <x86intrin.h>
 #include <asm/prctl.h>
 
@@ -50,10 +57,128 @@ static int each_thread(struct target *t, long nr, const uint64_t args[6])
 	return first;
 }
 
+/* ---- what a released child must get undone ---- */
+
+#ifdef TARGET_HAVE_TRAPS
+struct trap_page {
+	uint64_t addr;
+	int orig, cur;
+};
+
+struct trap_state {
+	bool tsc, cpuid;
+	struct trap_page *pages;
+	int npage, cappage;
+};
+
+static struct trap_state *traps(struct target *t)
+{
+	if (!t->traps)
+		t->traps = hd_xcalloc(1, sizeof(*t->traps));
+	return t->traps;
+}
+
+void trap_free(struct target *t)
+{
+	if (!t->traps)
+		return;
+	free(t->traps->pages);
+	free(t->traps);
+	t->traps = NULL;
+}
+
+void trap_exec(struct target *t)
+{
+	/* a new address space; the kernel ended CPUID faulting, not the TSC trap */
+	if (!t->traps)
+		return;
+	t->traps->cpuid = false;
+	t->traps->npage = 0;
+}
+
+static void note_page(struct target *t, uint64_t pg, int prot)
+{
+	struct trap_state *s = traps(t);
+	for (int i = 0; i < s->npage; i++)
+		if (s->pages[i].addr == pg) {
+			s->pages[i].cur = prot;
+			return;
+		}
+	int orig;
+	if (target_page_prot(t, pg, &orig) < 0 || orig == prot)
+		return;
+	if (s->npage == s->cappage) {
+		s->cappage = s->cappage ? 2 * s->cappage : 8;
+		s->pages = hd_xrealloc(s->pages, (size_t)s->cappage * sizeof(s->pages[0]));
+	}
+	s->pages[s->npage++] = (struct trap_page){pg, orig, prot};
+}
+
+/* Run one syscall in released child `c` (in a ptrace-stop, ours, not in
+ * the thread table) through the borrowed `syscall`; registers restored. */
+static int child_syscall(struct target *t, pid_t c, long nr, uint64_t a0, uint64_t a1,
+			 uint64_t a2)
+{
+	struct user_regs_struct saved, r;
+	int rc = -HD_E_RUNTIME;
+	if (!t->syscall_insn || ptrace(PTRACE_GETREGS, c, NULL, &saved) < 0)
+		return -ESRCH;
+	for (int attempt = 0; attempt < 4; attempt++) {
+		int st;
+		r = saved;
+		r.rip = t->syscall_insn;
+		r.rax = (uint64_t)nr;
+		r.orig_rax = ~0ull;
+		r.rdi = a0;
+		r.rsi = a1;
+		r.rdx = a2;
+		r.eflags &= ~0x100ull;
+		if (ptrace(PTRACE_SETREGS, c, NULL, &r) < 0 || ptrace(PTRACE_SINGLESTEP, c, NULL, NULL) < 0)
+			return -errno;
+		if (waitpid(c, &st, __WALL) != c || !WIFSTOPPED(st))
+			return -ESRCH;
+		if (ptrace(PTRACE_GETREGS, c, NULL, &r) < 0)
+			return -errno;
+		if (r.rip == t->syscall_insn + 2) {
+			rc = (int64_t)r.rax < 0 ? (int)(int64_t)r.rax : 0;
+			break;
+		}
+		/* stopped before running it (the fork's own return, a seccomp
+		 * stop of our call...): again */
+	}
+	if (ptrace(PTRACE_SETREGS, c, NULL, &saved) < 0)
+		return -errno;
+	return rc;
+}
+
+void trap_release_child(struct target *t, pid_t child, bool shared_mm)
+{
+	struct trap_state *s = t->traps;
+	bool failed = false;
+	if (!s)
+		return;
+	if (s->tsc)
+		failed |= child_syscall(t, child, SYS_prctl, PR_SET_TSC, PR_TSC_ENABLE, 0) < 0;
+	if (s->cpuid)
+		failed |= child_syscall(t, child, SYS_arch_prctl, ARCH_SET_CPUID, 1, 0) < 0;
+	/* a vfork child shares the memory: its protections are the target's */
+	for (int i = 0; i < s->npage && !shared_mm; i++)
+		if (s->pages[i].cur != s->pages[i].orig)
+			failed |= child_syscall(t, child, SYS_mprotect, s->pages[i].addr, 4096,
+						(uint64_t)s->pages[i].orig) < 0;
+	if (failed)
+		pr_warn("target: cannot undo every trap in the forked child %d", (int)child);
+}
+#endif
+
 int target_tsc_trap(struct target *t, bool on)
 {
 	uint64_t args[6] = {PR_SET_TSC, on ? PR_TSC_SIGSEGV : PR_TSC_ENABLE, 0, 0, 0, 0};
-	return each_thread(t, SYS_prctl, args);
+	int rc = each_thread(t, SYS_prctl, args);
+#ifdef TARGET_HAVE_TRAPS
+	traps(t)->tsc = on;
+#endif
+	return rc;
 }
 
 int target_cpuid_trap(struct target *t, bool on)
@@ -61,6 +186,9 @@ int target_cpuid_trap(struct target *t, bool on)
 	/* ARCH_SET_CPUID's argument: 1 = cpuid works, 0 = it faults. */
 	uint64_t args[6] = {ARCH_SET_CPUID, on ? 0 : 1, 0, 0, 0, 0};
 	int rc = each_thread(t, SYS_arch_prctl, args);
+#ifdef TARGET_HAVE_TRAPS
+	traps(t)->cpuid = on;
+#endif
 	return on && rc == -EINVAL ? -ENODEV : rc;
 }
 
@@ -122,21 +250,48 @@ int target_trap_emulate(struct target *t, pid_t tid, enum target_insn insn)
 	return 0;
 }
 
-int target_insn_skip(struct target *t, pid_t tid)
+/* Decode the instruction at the thread's rip (operands too when `ops`). */
+static int decode_at(struct target *t, pid_t tid, struct user_regs_struct *r,
+		     ZydisDecodedInstruction *in, ZydisDecodedOperand *ops)
 {
-	struct user_regs_struct r;
 	uint8_t buf[ZYDIS_MAX_INSTRUCTION_LENGTH];
 	size_t n = sizeof(buf);
 	ZydisDecoder dec;
-	ZydisDecodedInstruction in;
-	TRY(target_regs_get(t, tid, &r));
-	while (n && target_mem_read(t, r.rip, buf, n) < 0)
+	TRY(target_regs_get(t, tid, r));
+	while (n && target_mem_read(t, r->rip, buf, n) < 0)
 		n--;
 	if (!n)
 		return -HD_E_BADADDR;
 	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-	if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&dec, NULL, buf, n, &in)))
+	if (ops ? !ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, buf, n, in, ops))
+		: !ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&dec, NULL, buf, n, in)))
 		return -HD_E_DECODE;
+	return 0;
+}
+
+int target_insn_mem_access(struct target *t, pid_t tid)
+{
+	struct user_regs_struct r;
+	ZydisDecodedInstruction in;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+	int bits = 0;
+	TRY(decode_at(t, tid, &r, &in, ops));
+	for (int i = 0; i < in.operand_count; i++) {
+		if (ops[i].type != ZYDIS_OPERAND_TYPE_MEMORY || ops[i].mem.type == ZYDIS_MEMOP_TYPE_AGEN)
+			continue;
+		if (ops[i].actions & ZYDIS_OPERAND_ACTION_MASK_READ)
+			bits |= 1;
+		if (ops[i].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE)
+			bits |= 2;
+	}
+	return bits;
+}
+
+int target_insn_skip(struct target *t, pid_t tid)
+{
+	struct user_regs_struct r;
+	ZydisDecodedInstruction in;
+	TRY(decode_at(t, tid, &r, &in, NULL));
 	r.rip += in.length;
 	TRY(target_regs_set(t, tid, &r));
 	struct thread *th = th_find(t, tid);
@@ -174,6 +329,10 @@ int target_mprotect(struct target *t, pid_t tid, uint64_t addr, uint64_t len, in
 	uint64_t ret, args[6] = {addr, len, (uint64_t)prot, 0, 0, 0};
 	if (!th)
 		return -HD_E_RUNNING;
+#ifdef TARGET_HAVE_TRAPS
+	for (uint64_t pg = addr & ~0xfffull; pg < addr + len; pg += 4096)
+		note_page(t, pg, prot);
+#endif
 	TRY(target_syscall(t, th->tid, SYS_mprotect, args, &ret));
 	return (int64_t)ret < 0 ? (int)(int64_t)ret : 0;
 }
@@ -215,5 +374,17 @@ int target_stop_queue(struct target *t, const struct target_stop *st)
 	if (th->state != TH_STOPPED)
 		return -HD_E_RUNNING;
 	stop_queue(t, th, st);
+	return 0;
+}
+
+int target_regs_view(struct target *t, pid_t tid, const struct user_regs_struct *regs)
+{
+	struct thread *th = th_find(t, tid);
+	if (!th)
+		return -HD_E_NOTHREAD;
+	if (th->state != TH_STOPPED)
+		return -HD_E_RUNNING;
+	TRY(th_regs(t, th)); /* a valid cache first, so that regs_dirty keeps its meaning */
+	th->regs = *regs;
 	return 0;
 }

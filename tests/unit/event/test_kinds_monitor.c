@@ -1,10 +1,11 @@
 /*
 ** test_kinds_monitor.c: !monitor on a real process, both mechanisms:
 ** debug registers for a small aligned range (pre stage shows the old
-** bytes, sc undoes the write, post shows the new bytes, r watches writes
-** too) and page protection for a larger one (before the access: sc skips
-** it; other accesses on the same page run unseen; post after the access),
-** exact counts and contexts, and the protections restored when cleared.
+** bytes, sc undoes the write, post shows the new bytes, r sees reads only
+** although the watchpoint traps writes too) and page protection for a
+** larger one (before the access: sc skips it; other accesses on the same
+** page run unseen; post after the access), exact counts and contexts, and
+** the protections restored when disabled, cleared or detached.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,24 +15,6 @@
 #include <inttypes.h>
 
 #include "test_kinds_sess.h"
-
-static uint64_t sym(const char *name)
-{
-	char cmdline[400], line[256];
-	uint64_t a = 0;
-	snprintf(cmdline, sizeof(cmdline), "nm %s", kinds_prog());
-	FILE *f = popen(cmdline, "r");
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f)) {
-		uint64_t v;
-		char t, n[128];
-		if (sscanf(line, "%" SCNx64 " %c %127s", &v, &t, n) == 3 && !strcmp(n, name))
-			a = v;
-	}
-	pclose(f);
-	assert_true(a != 0);
-	return a;
-}
 
 /* Run `line` (ADDR standing for the address) on a fresh "mon 3" process;
  * @return the program's output. */
@@ -57,7 +40,7 @@ static void test_dr_write_pre_sees_old_bytes(void **state)
 	(void)state;
 	struct sess s;
 	char want[64];
-	uint64_t a = sym("small") + 8;
+	uint64_t a = kinds_sym("small") + 8;
 	assert_string_equal(run_mon(&s, "!monitor w ADDR l 8 script { printf(\"w %llx %llx\\n\", "
 				    "$context, dq($context)); }", a), MON_PLAIN);
 	for (int v = 0; v < 3; v++) {
@@ -68,17 +51,23 @@ static void test_dr_write_pre_sees_old_bytes(void **state)
 	end(&s);
 }
 
-static void test_dr_read_watches_reads_and_writes(void **state)
+static void test_dr_read_and_rw(void **state)
 {
 	(void)state;
 	struct sess s;
-	uint64_t a = sym("small") + 8;
+	uint64_t a = kinds_sym("small") + 8;
 	/* FROM TO form, TO being the last byte */
 	char line[200];
 	snprintf(line, sizeof(line), "!monitor r ADDR %llx script { printf(\"a\\n\"); }",
 		 (unsigned long long)(a + 7));
 	assert_string_equal(run_mon(&s, line, a), MON_PLAIN);
-	/* 3 writes, 3 reads in the loop, 1 read for printf */
+	/* the watchpoint also traps the writes, which change the bytes: only
+	 * the 3 reads in the loop and the one for printf are reads */
+	assert_int_equal(count(hd_buf_str(&s.sink), "a\n"), 4);
+	end(&s);
+
+	assert_string_equal(run_mon(&s, "!monitor rw ADDR l 8 script { printf(\"a\\n\"); }", a),
+			    MON_PLAIN);
 	assert_int_equal(count(hd_buf_str(&s.sink), "a\n"), 7);
 	end(&s);
 }
@@ -87,7 +76,7 @@ static void test_dr_sc_undoes_the_write(void **state)
 {
 	(void)state;
 	struct sess s;
-	uint64_t a = sym("small") + 8;
+	uint64_t a = kinds_sym("small") + 8;
 	assert_string_equal(run_mon(&s, "!monitor w ADDR l 8 sc on", a),
 			    "mon small=0 arr600=21 arr10=5 arr1000=9 sum=21\n");
 	end(&s);
@@ -97,7 +86,7 @@ static void test_dr_post_sees_new_bytes(void **state)
 {
 	(void)state;
 	struct sess s;
-	uint64_t a = sym("small") + 8;
+	uint64_t a = kinds_sym("small") + 8;
 	assert_string_equal(run_mon(&s, "!monitor w ADDR l 8 stage post script { "
 				    "printf(\"p %x %llx\\n\", $event_stage, dq($context)); }", a),
 			    MON_PLAIN);
@@ -112,7 +101,7 @@ static void test_pp_write_before_the_access(void **state)
 	(void)state;
 	struct sess s;
 	char want[64];
-	uint64_t a = sym("arr") + 600 * 8;
+	uint64_t a = kinds_sym("arr") + 600 * 8;
 	assert_string_equal(run_mon(&s, "!monitor w ADDR l 40 script { printf(\"w %llx %llx\\n\", "
 				    "$context, dq($context)); }", a), MON_PLAIN);
 	/* 3 writes, before each: 0, 7, 0xe; arr[1000] on the same page: unseen */
@@ -128,10 +117,16 @@ static void test_pp_read_and_sc_and_post(void **state)
 {
 	(void)state;
 	struct sess s;
-	uint64_t a = sym("arr") + 600 * 8;
+	uint64_t a = kinds_sym("arr") + 600 * 8;
 	assert_string_equal(run_mon(&s, "!monitor r ADDR l 40 script { printf(\"a\\n\"); }", a),
 			    MON_PLAIN);
-	/* 3 writes (a read watch forbids all access), 2 reads */
+	/* the page allows no access at all now, but only the 2 reads are
+	 * reads (the 3 writes are decoded as such and run unseen) */
+	assert_int_equal(count(hd_buf_str(&s.sink), "a\n"), 2);
+	end(&s);
+
+	assert_string_equal(run_mon(&s, "!monitor rw ADDR l 40 script { printf(\"a\\n\"); }", a),
+			    MON_PLAIN);
 	assert_int_equal(count(hd_buf_str(&s.sink), "a\n"), 5);
 	end(&s);
 
@@ -167,7 +162,7 @@ static void test_pp_restored_when_cleared(void **state)
 	(void)state;
 	struct sess s;
 	char c[128], perm[5];
-	uint64_t a = sym("arr") + 600 * 8;
+	uint64_t a = kinds_sym("arr") + 600 * 8;
 	start(&s, "mon", "3");
 	page_perm(&s, a, perm);
 	assert_string_equal(perm, "rw-p");
@@ -188,6 +183,45 @@ static void test_pp_restored_when_cleared(void **state)
 	assert_string_equal(output(&s), MON_PLAIN);
 	assert_int_equal(s.nstops[TARGET_STOP_SIGNAL], 0);
 	end(&s);
+}
+
+/* Attached, page protection: detach gives the page its protection back,
+ * and the process that goes on writes it without a fault. */
+static void test_pp_detach_leaves_no_trace(void **state)
+{
+	(void)state;
+	struct sess s;
+	struct target_stop st;
+	char c[128], line[64], perm[5];
+	int in, fd;
+	uint64_t a = kinds_sym("arr") + 600 * 8;
+	pid_t pid = spawn_wait("waitmon", &in, &fd);
+	sess_attach(&s, pid, in, fd);
+	snprintf(c, sizeof(c), "!monitor w %llx l 40 script { printf(\"w %%llx\\n\", dq($context)); }",
+		 (unsigned long long)a);
+	cmd(&s, c, NULL);
+	page_perm(&s, a, perm);
+	assert_string_equal(perm, "r--p");
+	assert_int_equal(target_resume_all(s.t), 0);
+	assert_int_equal(write(in, "x\n", 2), 2);
+	do { /* until the write's fault and its step (the page protected again) */
+		struct event_verdict v = {0};
+		assert_int_equal(target_wait(s.t, &st), 0);
+		assert_int_equal(event_handle_stop(s.tab, s.t, &st, &v), 0);
+		hd_buf_free(&v.text);
+		if (v.kind == EVENT_VERDICT_NONE)
+			assert_int_equal(target_resume(s.t, st.tid, TARGET_RESUME_CONT, 0), 0);
+	} while (st.kind != TARGET_STOP_STEP);
+	assert_string_equal(hd_buf_str(&s.sink), "w 0\n");
+	read_line(fd, line, sizeof(line));
+	assert_string_equal(line, "arr 1");
+	sess_detach(&s);
+	page_perm(&s, a, perm);
+	assert_string_equal(perm, "rw-p");
+	assert_int_equal(write(in, "x\n", 2), 2);
+	read_line(fd, line, sizeof(line));
+	assert_string_equal(line, "arr 2");
+	spawn_end(pid, in, fd);
 }
 
 static void test_bad_input(void **state)
@@ -222,12 +256,13 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dr_write_pre_sees_old_bytes),
-		cmocka_unit_test(test_dr_read_watches_reads_and_writes),
+		cmocka_unit_test(test_dr_read_and_rw),
 		cmocka_unit_test(test_dr_sc_undoes_the_write),
 		cmocka_unit_test(test_dr_post_sees_new_bytes),
 		cmocka_unit_test(test_pp_write_before_the_access),
 		cmocka_unit_test(test_pp_read_and_sc_and_post),
 		cmocka_unit_test(test_pp_restored_when_cleared),
+		cmocka_unit_test(test_pp_detach_leaves_no_trace),
 		cmocka_unit_test(test_bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

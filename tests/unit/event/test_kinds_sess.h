@@ -8,6 +8,7 @@
 #define HD_TEST_EVENT_KINDS_SESS_H
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,24 +26,33 @@
  *   sys N     N x getppid (syscall), 3 x getpid; prints "sys ok=K last=R pid_ok=P"
  *             (K: results equal to the real parent, read from /proc/self/stat)
  *   tsc N     N x rdtsc, then 1 x rdtscp; prints "tsc mono=M aux=A zero=Z"
+ *   tsct N    3 threads, N x rdtsc each; prints "tsct zero=Z" (Z reads gave 0)
+ *   fork      a child writes arr[600], runs cpuid and rdtsc, then execs "tsc 1";
+ *             the parent prints "fork status=S" (the child's wait status, hex)
  *   cpuid N   N x cpuid(0), 1 x cpuid(1); prints "cpuid vendor=V max=M f1=F"
  *   sig N     SIGUSR1 handler; N x raise(SIGUSR1); prints "handler=ADDR" (hex)
  *             and "sig handled=K"
  *   mon N     N writes of small[1], N reads, N writes of arr[600] (page 1 of arr),
  *             then arr[10] (page 0) and arr[1000] (page 1) written once; prints
  *             "mon small=.. arr600=.. arr10=.. arr1000=.. sum=.." (reads all again)
+ *   waitmon   prints "ready" then, per line on stdin: arr[600] += 1 -> "arr N"
  *   wait      prints "ready" then, per line on stdin: getppid, rdtsc -> prints
  *             "got R" (R = getppid's result, or -errno) */
 static const char kinds_prog_src[] =
 	"#define _GNU_SOURCE\n"
-	"#include <cpuid.h>\n#include <errno.h>\n#include <signal.h>\n#include <stdio.h>\n"
+	"#include <cpuid.h>\n#include <errno.h>\n#include <pthread.h>\n#include <signal.h>\n#include <stdio.h>\n"
 	"#include <stdlib.h>\n#include <string.h>\n#include <sys/syscall.h>\n"
-	"#include <unistd.h>\n#include <x86intrin.h>\n"
+	"#include <sys/wait.h>\n#include <unistd.h>\n#include <x86intrin.h>\n"
 	"volatile long arr[1024] __attribute__((aligned(4096)));\n"
 	"volatile long small[4] __attribute__((aligned(64)));\n"
 	"static volatile int handled;\n"
 	"static void on_usr1(int s) { (void)s; handled++; }\n"
 	"__attribute__((noinline)) void tick(void) { __asm__ volatile(\"nop\"); }\n"
+	"static volatile int tzero;\n"
+	"static void *tsc_thread(void *a) {\n"
+	"  for (long i = 0; i < (long)a; i++) if (__rdtsc() == 0) __sync_fetch_and_add(&tzero, 1);\n"
+	"  return NULL;\n"
+	"}\n"
 	"int main(int argc, char **argv) {\n"
 	"  const char *m = argc > 1 ? argv[1] : \"\";\n"
 	"  int n = argc > 2 ? atoi(argv[2]) : 1;\n"
@@ -79,9 +89,26 @@ static const char kinds_prog_src[] =
 	"    s += arr[600];\n"
 	"    printf(\"mon small=%ld arr600=%ld arr10=%ld arr1000=%ld sum=%ld\\n\", small[1], arr[600],\n"
 	"           arr[10], arr[1000], s);\n"
+	"  } else if (!strcmp(m, \"tsct\")) {\n"
+	"    pthread_t th[3]; long k = n;\n"
+	"    for (int i = 0; i < 3; i++) pthread_create(&th[i], NULL, tsc_thread, (void *)k);\n"
+	"    for (int i = 0; i < 3; i++) pthread_join(th[i], NULL);\n"
+	"    printf(\"tsct zero=%d\\n\", tzero);\n"
+	"  } else if (!strcmp(m, \"fork\")) {\n"
+	"    pid_t c = fork();\n"
+	"    if (c == 0) {\n"
+	"      unsigned a, b, cc, d; arr[600] = 1; __cpuid(0, a, b, cc, d); (void)__rdtsc();\n"
+	"      execl(\"/proc/self/exe\", \"prog\", \"tsc\", \"1\", (char *)NULL); _exit(3);\n"
+	"    }\n"
+	"    int st = -1; waitpid(c, &st, 0);\n"
+	"    printf(\"fork status=%x\\n\", st);\n"
 	"  } else if (!strcmp(m, \"trace\")) {\n"
 	"    for (int i = 0; i < n; i++) tick();\n"
 	"    printf(\"trace done\\n\");\n"
+	"  } else if (!strcmp(m, \"waitmon\")) {\n"
+	"    char line[64];\n"
+	"    printf(\"ready\\n\");\n"
+	"    while (fgets(line, sizeof(line), stdin)) { arr[600] += 1; printf(\"arr %ld\\n\", arr[600]); }\n"
 	"  } else if (!strcmp(m, \"wait\")) {\n"
 	"    char line[64];\n"
 	"    printf(\"ready\\n\");\n"
@@ -94,14 +121,29 @@ static const char kinds_prog_src[] =
 	"  return 0;\n"
 	"}\n";
 
-/* Compile the program once per test executable; @return its path. */
+static char kinds_dir[64];
+
+static inline void kinds_prog_remove(void)
+{
+	char p[128];
+	snprintf(p, sizeof(p), "%s/prog", kinds_dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/prog.c", kinds_dir);
+	unlink(p);
+	rmdir(kinds_dir);
+}
+
+/* Compile the program once per test executable (removed at exit);
+ * @return its path. */
 static inline const char *kinds_prog(void)
 {
 	static char path[256];
 	if (path[0])
 		return path;
-	char dir[] = "/tmp/hd_kinds_XXXXXX";
+	char *dir = kinds_dir;
+	snprintf(kinds_dir, sizeof(kinds_dir), "/tmp/hd_kinds_XXXXXX");
 	assert_non_null(mkdtemp(dir));
+	atexit(kinds_prog_remove);
 	char src[300], cmdline[800];
 	snprintf(src, sizeof(src), "%s/prog.c", dir);
 	snprintf(path, sizeof(path), "%s/prog", dir);
@@ -109,9 +151,28 @@ static inline const char *kinds_prog(void)
 	assert_non_null(f);
 	fputs(kinds_prog_src, f);
 	fclose(f);
-	snprintf(cmdline, sizeof(cmdline), "cc -O1 -no-pie -o %s %s", path, src);
+	snprintf(cmdline, sizeof(cmdline), "cc -O1 -no-pie -pthread -o %s %s", path, src);
 	assert_int_equal(system(cmdline), 0);
 	return path;
+}
+
+/* Address of a symbol of the (non-PIE) program, from nm. */
+static inline uint64_t kinds_sym(const char *name)
+{
+	char cmdline[400], line[256];
+	uint64_t a = 0;
+	snprintf(cmdline, sizeof(cmdline), "nm %s", kinds_prog());
+	FILE *f = popen(cmdline, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		uint64_t v;
+		char t, n[128];
+		if (sscanf(line, "%" SCNx64 " %c %127s", &v, &t, n) == 3 && !strcmp(n, name))
+			a = v;
+	}
+	pclose(f);
+	assert_true(a != 0);
+	return a;
 }
 
 struct sess {
@@ -141,6 +202,21 @@ static inline void sess_table(struct sess *s)
 	assert_int_equal(event_target_set(s->tab, s->t, s->pid, NULL), 0);
 }
 
+/* Skip (before anything is allocated) while kinds.def does not enable
+ * every kind these tests use. */
+static inline void kinds_need_all(void)
+{
+	static const enum event_kind k[] = {EVENT_KIND_SYSCALL, EVENT_KIND_SYSRET,
+					    EVENT_KIND_EXCEPTION, EVENT_KIND_TSC, EVENT_KIND_CPUID,
+					    EVENT_KIND_MONITOR, EVENT_KIND_TRACE};
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++)
+		if (!event_kind_info(k[i])->impl) {
+			print_message("SKIPPED: kinds.def does not enable '%s' yet\n",
+				      event_kind_info(k[i])->command);
+			skip();
+		}
+}
+
 /* Start the test program with `mode` and `arg`. */
 static inline void start(struct sess *s, const char *mode, const char *arg)
 {
@@ -149,6 +225,7 @@ static inline void start(struct sess *s, const char *mode, const char *arg)
 	int fds[2];
 	char *argv[] = {(char *)kinds_prog(), (char *)mode, (char *)arg, NULL};
 
+	kinds_need_all();
 	memset(s, 0, sizeof(*s));
 	s->in = -1;
 	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
@@ -187,8 +264,14 @@ static inline int cmd(struct sess *s, const char *line, struct hd_buf *out)
 			 ? event_events_command(s->tab, tk.v, tk.n, out ? out : &tmp)
 			 : event_command(s->tab, tk.v, tk.n, target_thread_current(s->t), NULL,
 					 out ? out : &tmp);
+	const char *said = hd_buf_str(out ? out : &tmp);
+	if (rc < 0 && strstr(said, "is not implemented yet")) {
+		/* kinds.def does not enable the kind in this tree yet */
+		print_message("SKIPPED: hdbg answers: %s", said);
+		skip();
+	}
 	if (rc < 0 && !out)
-		fail_msg("'%s' failed: %s", line, hd_buf_str(&tmp));
+		fail_msg("'%s' failed: %s", line, said);
 	toks_free(&tk);
 	hd_buf_free(&tmp);
 	return rc;
@@ -270,6 +353,77 @@ static inline void end(struct sess *s)
 		close(s->in);
 	hd_buf_free(&s->sink);
 	hd_buf_free(&s->breaks);
+}
+
+/* A line from `fd`, without its newline. */
+static inline void read_line(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+	while (n + 1 < cap && read(fd, buf + n, 1) == 1 && buf[n] != '\n')
+		n++;
+	buf[n] = 0;
+}
+
+/* Run the program in `mode` as an ordinary child (not traced), its stdin
+ * and stdout on pipes; @return its pid once it printed "ready". */
+static inline pid_t spawn_wait(const char *mode, int *in, int *out)
+{
+	int pin[2], pout[2];
+	char buf[16];
+	kinds_need_all();
+	assert_int_equal(pipe(pin), 0);
+	assert_int_equal(pipe(pout), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(pin[0], 0);
+		dup2(pout[1], 1);
+		close(pin[1]);
+		close(pout[0]);
+		execl(kinds_prog(), kinds_prog(), mode, (char *)NULL);
+		_exit(127);
+	}
+	close(pin[0]);
+	close(pout[1]);
+	*in = pin[1];
+	*out = pout[0];
+	read_line(*out, buf, sizeof(buf));
+	assert_string_equal(buf, "ready");
+	return pid;
+}
+
+/* Attach to `pid` (started by spawn_wait) with a fresh table. */
+static inline void sess_attach(struct sess *s, pid_t pid, int in, int out)
+{
+	memset(s, 0, sizeof(*s));
+	s->in = in;
+	s->out = out;
+	s->pid = pid;
+	assert_int_equal(target_attach(&s->t, pid), 0);
+	sess_table(s);
+}
+
+/* Release the events, detach, and free the session; the process lives on
+ * (its pipes stay open in *in / *out for the caller). */
+static inline void sess_detach(struct sess *s)
+{
+	assert_int_equal(target_stop_all(s->t), 0);
+	event_target_release(s->tab);
+	assert_int_equal(target_detach(s->t), 0);
+	event_table_free(s->tab);
+	script_globals_free(s->globals);
+	hd_buf_free(&s->sink);
+	hd_buf_free(&s->breaks);
+}
+
+/* Close the program's stdin and check that it exits with status 0. */
+static inline void spawn_end(pid_t pid, int in, int out)
+{
+	int status;
+	close(in);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(out);
 }
 
 static inline int count(const char *hay, const char *needle)

@@ -146,6 +146,25 @@ static void test_custom_code_then_the_syscall_runs(void **state)
 	end(&s);
 }
 
+/* ... and its exit still runs the post stage and !sysret, once each. */
+static void test_custom_code_then_post_and_sysret(void **state)
+{
+	(void)state;
+	struct sess s;
+	char want[64];
+	start(&s, "sys", "3");
+	cmd(&s, "!syscall getppid code {48C70239050000} script { printf(\"pre\\n\"); }", NULL);
+	cmd(&s, "!syscall getppid stage post script { printf(\"post\\n\"); }", NULL);
+	cmd(&s, "!sysret getppid script { if (@rax == 0n1337) { printf(\"r bad\\n\"); } else { "
+		"printf(\"r ok\\n\"); } }", NULL);
+	assert_int_equal(go(&s, NULL, NULL), 0);
+	snprintf(want, sizeof(want), "sys ok=3 last=%d pid_ok=3\n", (int)getpid());
+	assert_string_equal(output(&s), want);
+	assert_int_equal(count(hd_buf_str(&s.sink), "pre\npost\nr ok\n"), 3);
+	assert_int_equal(count(hd_buf_str(&s.sink), "\n"), 9);
+	end(&s);
+}
+
 static void test_custom_code_with_sc_sets_the_result(void **state)
 {
 	(void)state;
@@ -206,51 +225,38 @@ static void test_bad_input(void **state)
 
 /* ---- attached: syscall stops, nothing left after detach ---- */
 
-static void read_line(int fd, char *buf, size_t cap)
+/* One line to the "wait" program: every syscall stops now; run until it is
+ * back in read() after its getppid (its answer written); all-stop. */
+static void attached_round(struct sess *s, char *line, size_t cap)
 {
-	size_t n = 0;
-	while (n + 1 < cap && read(fd, buf + n, 1) == 1 && buf[n] != '\n')
-		n++;
-	buf[n] = 0;
-}
-
-static pid_t spawn_wait(int *in, int *out)
-{
-	int pin[2], pout[2];
-	assert_int_equal(pipe(pin), 0);
-	assert_int_equal(pipe(pout), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(pin[0], 0);
-		dup2(pout[1], 1);
-		close(pin[1]);
-		close(pout[0]);
-		execl(kinds_prog(), kinds_prog(), "wait", (char *)NULL);
-		_exit(127);
+	struct target_stop st;
+	bool seen = false;
+	assert_int_equal(target_resume_all(s->t), 0);
+	assert_int_equal(write(s->in, "x\n", 2), 2);
+	for (;;) {
+		struct event_verdict v = {0};
+		assert_int_equal(target_wait(s->t, &st), 0);
+		assert_int_equal(event_handle_stop(s->tab, s->t, &st, &v), 0);
+		hd_buf_free(&v.text);
+		assert_int_equal(v.kind, EVENT_VERDICT_RESUMED);
+		if (st.kind == TARGET_STOP_SYSCALL && st.sysno == NR_GETPPID)
+			seen = true;
+		if (seen && st.kind == TARGET_STOP_SYSCALL && st.sysno == SYS_read)
+			break;
 	}
-	close(pin[0]);
-	close(pout[1]);
-	*in = pin[1];
-	*out = pout[0];
-	char buf[16];
-	read_line(*out, buf, sizeof(buf));
-	assert_string_equal(buf, "ready");
-	return pid;
+	read_line(s->out, line, cap);
+	assert_int_equal(target_stop_all(s->t), 0);
 }
 
 static void test_attached_leaves_no_trace(void **state)
 {
 	(void)state;
 	struct sess s;
-	struct target_stop st;
 	struct hd_buf out = {0};
 	char line[64], want[64];
-	memset(&s, 0, sizeof(s));
-	pid_t pid = spawn_wait(&s.in, &s.out);
-	s.pid = pid;
-	assert_int_equal(target_attach(&s.t, pid), 0);
-	sess_table(&s);
+	int in, fd;
+	pid_t pid = spawn_wait("wait", &in, &fd);
+	sess_attach(&s, pid, in, fd);
 	int rc = cmd(&s, "!syscall getppid sc on script { @rax = 0n77; }", &out);
 	if (rc < 0) {
 		/* a target layer without syscall-stop tracing: one clear line */
@@ -262,43 +268,24 @@ static void test_attached_leaves_no_trace(void **state)
 		print_message("PARTLY SKIPPED: syscall-stop tracing is not in the target layer yet\n");
 	} else {
 		/* while attached: the call is skipped with 77 */
-		assert_int_equal(target_resume_all(s.t), 0);
-		assert_int_equal(write(s.in, "x\n", 2), 2);
-		/* every syscall stops now; run until the program is back in read()
-		 * after its getppid, i.e. has written its answer */
-		bool seen = false;
-		for (;;) {
-			struct event_verdict v = {0};
-			assert_int_equal(target_wait(s.t, &st), 0);
-			assert_int_equal(event_handle_stop(s.tab, s.t, &st, &v), 0);
-			hd_buf_free(&v.text);
-			assert_int_equal(v.kind, EVENT_VERDICT_RESUMED);
-			if (st.kind == TARGET_STOP_SYSCALL && st.sysno == NR_GETPPID)
-				seen = true;
-			if (seen && st.kind == TARGET_STOP_SYSCALL && st.sysno == SYS_read)
-				break;
-		}
-		read_line(s.out, line, sizeof(line));
+		attached_round(&s, line, sizeof(line));
 		assert_string_equal(line, "got 77 tsc=1");
-		assert_int_equal(target_stop_all(s.t), 0);
+		/* the post stage and !sysret through the exit stop */
+		cmd(&s, "events c 0", NULL);
+		cmd(&s, "!syscall getppid stage post script { @rax = 0n55; }", NULL);
+		cmd(&s, "!sysret getppid script { printf(\"r %llx\\n\", @rax); }", NULL);
+		attached_round(&s, line, sizeof(line));
+		assert_string_equal(line, "got 55 tsc=1");
+		assert_string_equal(hd_buf_str(&s.sink), "r 37\n");
 	}
 	assert_int_equal(target_seccomp_filters(s.t), 0);
-	event_target_release(s.tab);
-	assert_int_equal(target_detach(s.t), 0);
-	s.t = NULL;
+	sess_detach(&s);
 	/* detached: getppid works (no ENOSYS), returns the real parent */
-	assert_int_equal(write(s.in, "x\n", 2), 2);
-	read_line(s.out, line, sizeof(line));
+	assert_int_equal(write(in, "x\n", 2), 2);
+	read_line(fd, line, sizeof(line));
 	snprintf(want, sizeof(want), "got %d tsc=1", (int)getpid());
 	assert_string_equal(line, want);
-	close(s.in);
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	event_table_free(s.tab);
-	script_globals_free(s.globals);
-	close(s.out);
-	hd_buf_free(&s.sink);
+	spawn_end(pid, in, fd);
 	hd_buf_free(&out);
 }
 
@@ -313,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_post_stage_can_change_the_result),
 		cmocka_unit_test(test_sysret_after_the_kernel),
 		cmocka_unit_test(test_custom_code_then_the_syscall_runs),
+		cmocka_unit_test(test_custom_code_then_post_and_sysret),
 		cmocka_unit_test(test_custom_code_with_sc_sets_the_result),
 		cmocka_unit_test(test_break_then_go),
 		cmocka_unit_test(test_disabled_event_lets_calls_through),

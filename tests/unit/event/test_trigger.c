@@ -73,12 +73,12 @@ static struct event *add(struct fix *f, enum event_stage stage, bool sc, const c
 	struct script_compile_opts o = {.sz = sizeof(o), .globals = f->g};
 	struct script_diag d;
 	e->id = tab->next_id++;
-	e->kind = EVENT_KIND_EXCEPTION;
+	e->kind = EVENT_KIND_MSRREAD;
 	e->enabled = e->loaded = e->imm = true;
 	e->pid = e->core = EVENT_ALL;
 	e->stage = stage;
 	e->sc = sc;
-	e->command = hd_xstrdup("!exception");
+	e->command = hd_xstrdup("!msrread");
 	if (script && script_compile(script, &o, &e->script, &d) < 0)
 		fail_msg("script '%s': %s", script, d.msg);
 	if (tab->n == tab->cap) {
@@ -92,7 +92,7 @@ static struct event *add(struct fix *f, enum event_stage stage, bool sc, const c
 /* One pass; @return the verdict kind. */
 static enum event_verdict_kind pass(struct fix *f, enum event_stage stage)
 {
-	struct event_occ occ = {.kind = EVENT_KIND_EXCEPTION, .tid = f->pid, .stage = stage,
+	struct event_occ occ = {.kind = EVENT_KIND_MSRREAD, .tid = f->pid, .stage = stage,
 				.context = 0xe, .key = 0xe};
 	struct event_verdict v = {0};
 	assert_int_equal(event_occ_start(f->tab, &occ, &v), 0);
