@@ -53,7 +53,7 @@ test-asan:
 
 test-fuzz:
 	@test -f $(BUILD_FUZZ)/CMakeCache.txt || CC=clang cmake -S . -B $(BUILD_FUZZ) -DHDBG_FUZZ=ON -DHDBG_TESTS=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS)
-	cmake --build $(BUILD_FUZZ) -j $(JOBS)
+	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target hd_fuzz
 	cd $(BUILD_FUZZ) && ctest --output-on-failure -L fuzz
 
 bench: build

@@ -24,7 +24,7 @@
  * and jump; never returns (the trap handler siglongjmps back). */
 void runner_enter(const uint64_t *regs, uint64_t rip);
 uint64_t runner_enter_rip;
-__asm__(".text\n"
+__asm__(".pushsection .text\n"
 	".globl runner_enter\n"
 	"runner_enter:\n"
 	"	mov %rsi, runner_enter_rip(%rip)\n"
@@ -44,7 +44,8 @@ __asm__(".text\n"
 	"	mov 0x70(%rdi), %r14\n"
 	"	mov 0x78(%rdi), %r15\n"
 	"	mov 0x38(%rdi), %rdi\n"
-	"	jmp *runner_enter_rip(%rip)\n");
+	"	jmp *runner_enter_rip(%rip)\n"
+	".popsection\n");
 
 static sigjmp_buf trap_env;
 static struct agent_guest_regs trapped;
