@@ -22,6 +22,15 @@ static bool is_blank(const char *s)
 	return s[strspn(s, " \t\r")] == '\0';
 }
 
+/* true when an empty line ends an input mode (`a ADDR`): the command layer
+ * then names "" as the repeat line. Outside a terminal, this is all an
+ * empty line does. */
+static bool ends_input_mode(struct cli_run *r)
+{
+	const char *rep = cmd_repeat_line(r->s);
+	return rep && !*rep;
+}
+
 int cli_run_file(struct cli_run *r, const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -40,8 +49,11 @@ int cli_run_file(struct cli_run *r, const char *path)
 		lineno++;
 		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = '\0';
-		if (!acc.len && is_blank(line))
+		if (!acc.len && is_blank(line)) {
+			if (ends_input_mode(r))
+				cli_execute(r, "");
 			continue;
+		}
 		if (!acc.len)
 			first = lineno;
 		else
@@ -179,7 +191,10 @@ void cli_repl(struct cli_run *r)
 			continue;
 		}
 		if (!acc.len && is_blank(line)) {
-			if (rd.ed)  /* only typed lines repeat, as in gdb */
+			/* Only typed empty lines repeat a command, as in gdb; an
+			 * empty line on a pipe still ends an input mode (`a ADDR`),
+			 * whose repeat line is "". */
+			if (rd.ed || ends_input_mode(r))
 				repeat_last(r);
 			continue;
 		}

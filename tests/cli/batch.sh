@@ -196,3 +196,21 @@ expect_rc 1 "--json"
 [ -n "$OUT" ] || fail "--json printed nothing for an error (stderr [$ERR])"
 printf '%s\n' "$OUT" | grep -qv '^{.*}$' && fail "--json: not JSON lines: [$OUT]"
 pass "--json"
+
+# An empty line ends `a ADDR`'s assembly mode in a -x file and on a pipe too
+# (there it repeats nothing else): leaf is rewritten to return 0x77, so the
+# program's sum changes from 26 to 123 (n = 2), and `u` after the empty line
+# runs as a command.
+asm_cmds='bp simple!leaf\ng\na simple!leaf\nmov rax, 0x77\nret\n\nu simple!leaf l 2\ng\n'
+printf "$asm_cmds" >"$WORK/asm.hd"
+for how in file pipe; do
+	if [ $how = file ]; then
+		OUT=$("$HDBG" --batch -q -x "$WORK/asm.hd" "$TARGETS/simple" 2 2>&1)
+	else
+		OUT=$(printf "$asm_cmds" | "$HDBG" -q "$TARGETS/simple" 2 2>&1)
+	fi
+	grep -q '^Hello world ! sum=123 counter=2$' <<<"$OUT" || fail "a ADDR via $how: [$OUT]"
+	grep -Eq '^[0-9a-f]{16} c3 +ret$' <<<"$OUT" || fail "a ADDR via $how: no u after the empty line: [$OUT]"
+	grep -q 'unknown mnemonic' <<<"$OUT" && fail "a ADDR via $how: a command was assembled: [$OUT]"
+	pass "a ADDR ended by an empty line ($how)"
+done
