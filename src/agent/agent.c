@@ -27,6 +27,11 @@
 **     do not fire inside blocks (as in HyperDbg's vmx-root); resumed;
 **   - Ctrl-C (INTERRUPT): registers restored, -HD_E_INTERRUPTED;
 **   - exit/exec: -HD_E_EXITED.
+**
+** One stop per event (agent_onestop_load, agent/runner.S agent_onestop):
+** a per-hook entry, descriptor and epilogue in the arena; hdbg only sets
+** rip and resumes, the thread runs the blocks and continues at the
+** displaced instruction by itself (docs/agent.md).
 */
 #include <errno.h>
 #include <fcntl.h>
@@ -58,6 +63,7 @@ struct agent {
 	struct agent_ring_hdr *ring; /* hdbg's mapping of the same memfd */
 	size_t ring_len;
 	struct agent_crash crash;
+	uint64_t runs;       /* agent_run_code() resumes (tests) */
 };
 
 static uint64_t align_up(uint64_t v, uint64_t a)
@@ -328,6 +334,7 @@ int agent_run_code(struct agent *a, pid_t tid, uint64_t code, uint64_t buffer, u
 	r.orig_rax = (uint64_t)-1; /* no syscall (re)start on the way out */
 	TRY(target_regs_set(a->t, tid, &r));
 	TRY(target_resume(a->t, tid, TARGET_RESUME_CONT, 0));
+	a->runs++;
 
 	rc = wait_trap(a, tid, &tr, deferred, &ndeferred);
 	if (rc == 0) {
@@ -401,4 +408,111 @@ uint64_t agent_ring_target_addr(const struct agent *a)
 struct agent_ring_hdr *agent_ring(struct agent *a)
 {
 	return a->ring;
+}
+
+/* ---- one stop per event ---- */
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+int agent_onestop_load(struct agent *a, const struct agent_onestop_op *ops, int n, uint64_t cont,
+		       uint64_t *entry)
+{
+	static const uint8_t stub[] = {
+		0x48, 0x8d, 0x64, 0x24, 0x80, /* lea rsp, [rsp - 0x80] */
+		0x50,                         /* push rax */
+		0x48, 0x8d, 0x05, 0, 0, 0, 0, /* lea rax, [rip + desc] */
+		0xe9, 0, 0, 0, 0,             /* jmp agent_onestop */
+	};
+	static const uint8_t epi[] = {
+		0x48, 0x8b, 0x04, 0x24,       /* mov rax, [rsp] */
+		0x48, 0x8b, 0x64, 0x24, 0x20, /* mov rsp, [rsp + 0x20] */
+		0xff, 0x25, 0, 0, 0, 0,       /* jmp [rip + 0] */
+	};
+	size_t len = AGENT_OS_DESC + 16 + (size_t)n * AGENT_OS_OP_SIZE;
+	uint8_t *blk;
+	uint64_t at;
+	int rc;
+
+	if (n < 1 || n > 4096)
+		return -EINVAL;
+	/* The room first: the stub's displacements depend on where it is. */
+	TRY(arena_alloc(&a->ar, len, 16, false, &at));
+	blk = hd_xcalloc(1, len);
+	memset(blk, 0xcc, AGENT_OS_DESC);
+	memcpy(blk + AGENT_OS_STUB, stub, sizeof(stub));
+	put32(blk + AGENT_OS_STUB + 9, (uint32_t)(AGENT_OS_DESC - (AGENT_OS_STUB + 13)));
+	put32(blk + AGENT_OS_STUB + 14,
+	      (uint32_t)(agent_onestop_addr(a) - (at + AGENT_OS_STUB + sizeof(stub))));
+	memcpy(blk + AGENT_OS_EPI, epi, sizeof(epi));
+	put64(blk + AGENT_OS_EPI + sizeof(epi), cont);
+	put64(blk + AGENT_OS_DESC, at + AGENT_OS_EPI);
+	put64(blk + AGENT_OS_DESC + 8, (uint64_t)n);
+	for (int i = 0; i < n; i++) {
+		uint8_t *op = blk + AGENT_OS_DESC + 16 + (size_t)i * AGENT_OS_OP_SIZE;
+		put64(op + 0x00, ops[i].cond);
+		put64(op + 0x08, ops[i].code);
+		put64(op + 0x10, ops[i].buffer);
+		put64(op + 0x18, ops[i].context);
+	}
+	rc = target_mem_write(a->t, at, blk, len);
+	free(blk);
+	if (rc < 0) {
+		(void)arena_free(&a->ar, at);
+		return rc;
+	}
+	*entry = at + AGENT_OS_STUB;
+	return 0;
+}
+
+int agent_onestop_trapped(struct agent *a, pid_t tid, struct agent_guest_regs *regs, int *op)
+{
+	struct user_regs_struct r;
+	uint64_t f[AGENT_OS_F_OP / 8 + 1];
+	TRY(target_regs_get(a->t, tid, &r));
+	if (r.rip != a->arena + agent_onestop_break_off + 1)
+		return 0;
+	TRY(target_mem_read(a->t, r.rsp, f, sizeof(f)));
+	memcpy(regs, f, sizeof(*regs));
+	uint64_t desc = f[AGENT_OS_F_DESC / 8], cur = f[AGENT_OS_F_OP / 8];
+	if (cur < desc + 16 || (cur - desc - 16) % AGENT_OS_OP_SIZE)
+		return -EPROTO;
+	*op = (int)((cur - desc - 16) / AGENT_OS_OP_SIZE);
+	return 1;
+}
+
+int agent_onestop_free(struct agent *a, uint64_t entry)
+{
+	return arena_free(&a->ar, entry - AGENT_OS_STUB);
+}
+
+uint64_t agent_onestop_addr(const struct agent *a)
+{
+	return a->arena + agent_onestop_off;
+}
+
+bool agent_in_arena(const struct agent *a, uint64_t addr)
+{
+	return addr >= a->arena && addr - a->arena < AGENT_ARENA_SIZE;
+}
+
+int agent_block_find(const struct agent *a, uint64_t addr, uint64_t *start)
+{
+	int i = arena_find(&a->ar, addr);
+	if (i < 0)
+		return -HD_E_NOTFOUND;
+	*start = a->ar.used[i].addr;
+	return 0;
+}
+
+uint64_t agent_runs(const struct agent *a)
+{
+	return a->runs;
 }

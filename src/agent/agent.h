@@ -188,4 +188,65 @@ int agent_ring_read(struct agent_ring_hdr *r, uint32_t *fmt, void *buf, size_t c
 /** @brief Records dropped because the ring was full. */
 uint64_t agent_ring_drops(const struct agent_ring_hdr *r);
 
+
+/* ---- one stop per event (agent/runner.S, agent_onestop) ---- */
+
+/** One event of a hook's one-stop list: its condition (0: none) and custom
+ *  code (0: none; AGENT_ONESTOP_BREAK: the event breaks when its condition
+ *  holds) blocks, the code's buffer (0: NULL) and the context. */
+struct agent_onestop_op {
+	uint64_t cond, code, buffer, context;
+};
+
+/** agent_onestop_op.code of an event that has a condition and breaks. */
+#define AGENT_ONESTOP_BREAK 1
+
+/**
+ * @brief Build a hook's one-stop entry in the arena: an entry stub, the
+ *        hook's descriptor (`ops[0..n)`, run in that order) and its epilogue,
+ *        which jumps to `cont` (the displaced instruction run out of line,
+ *        target_ool_stub()).
+ *
+ * Use: at a breakpoint stop of thread `tid` with registers G, set rip to
+ * `*entry` (nothing else) and resume the thread. In the target, the runner
+ * builds GUEST_REGS (G) on the thread's stack below the red zone, runs each
+ * op (condition, then code if the condition returned non-zero, with the
+ * seed's ABI), restores rflags as they were and all 16 registers from
+ * GUEST_REGS as the blocks left them, and jumps to `cont`. No trap back:
+ * one stop per event. A block that faults arrives as a signal stop with rip
+ * in the arena (agent_in_arena()); hdbg restores G itself.
+ * @return 0, -EINVAL (n < 1), -HD_E_LIMIT when the arena is full.
+ */
+int agent_onestop_load(struct agent *a, const struct agent_onestop_op *ops, int n, uint64_t cont,
+		       uint64_t *entry) HD_MUST_CHECK;
+
+/**
+ * @brief Is stopped thread `tid` at the one-stop runner's break trap (the
+ *        condition of an AGENT_ONESTOP_BREAK op held)? The runner stops
+ *        there with its frame at rsp (SIGTRAP signal-delivery stop).
+ * @param regs receives GUEST_REGS as the blocks left them.
+ * @param op receives the index of the op that broke.
+ * @return 1 at the trap, 0 elsewhere, or an error reading the frame.
+ */
+int agent_onestop_trapped(struct agent *a, pid_t tid, struct agent_guest_regs *regs,
+			  int *op) HD_MUST_CHECK;
+
+/** @brief Give back an entry of agent_onestop_load() (no thread may be in it).
+ *  @return 0 or -HD_E_NOTFOUND. */
+int agent_onestop_free(struct agent *a, uint64_t entry);
+
+/** @brief Target address of the blob's one-stop runner (tests, diagnostics). */
+uint64_t agent_onestop_addr(const struct agent *a);
+
+/** @brief true when `addr` lies in the agent's arena (blob, blocks, buffers). */
+bool agent_in_arena(const struct agent *a, uint64_t addr);
+
+/** @brief Start of the block or entry (agent_code_load, agent_onestop_load)
+ *  containing `addr`. @return 0 or -HD_E_NOTFOUND. */
+int agent_block_find(const struct agent *a, uint64_t addr, uint64_t *start) HD_MUST_CHECK;
+
+/** @brief Number of agent_run_code() calls that resumed the thread (each is
+ *  one more stop); tests compare it with the number of events. */
+uint64_t agent_runs(const struct agent *a);
+
 #endif

@@ -20,6 +20,8 @@ extern const uint32_t agent_blob_ring_write_off;
 extern const uint32_t agent_probe_copy_off;
 extern const uint32_t agent_probe_copy_insn_off;
 extern const uint32_t agent_probe_copy_fail_off;
+extern const uint32_t agent_onestop_off;
+extern const uint32_t agent_onestop_break_off;
 
 /** Layout of the runner's call block (see agent/runner.S). */
 enum {
@@ -30,6 +32,16 @@ enum {
 	AGENT_CALL_CONTEXT = 0x20,
 	AGENT_CALL_KIND = 0x28,
 	AGENT_CALL_SIZE = 0x30,
+};
+
+/** Layout of a one-stop entry (agent_onestop_load, agent/runner.S). */
+enum {
+	AGENT_OS_STUB = 0x00,  /**< lea rsp,[rsp-0x80]; push rax; lea rax,[desc]; jmp runner */
+	AGENT_OS_EPI = 0x20,   /**< mov rax,[rsp]; mov rsp,[rsp+0x20]; jmp [rip]; dq cont */
+	AGENT_OS_DESC = 0x40,  /**< dq epilogue, dq n, n ops */
+	AGENT_OS_OP_SIZE = 0x20,
+	AGENT_OS_F_DESC = 0x88, /**< runner frame: descriptor */
+	AGENT_OS_F_OP = 0x90,   /**< runner frame: the current op */
 };
 
 /* ---- arena.c: the books of the target's arena ---- */

@@ -22,6 +22,7 @@
 struct target;
 struct target_stop;
 struct agent;
+struct agent_crash;
 
 enum event_kind {
 #define EVENT_KIND(ID, id, cmd, sc, stages, impl, why) EVENT_KIND_##ID,
@@ -111,6 +112,7 @@ struct event_table {
 	struct hd_buf imm_no;     /**< accumulated output of `imm no` scripts */
 	bool last_sc, last_post;  /**< decisions of the last finished pass (tests) */
 	void *kstate[EVENT_KIND_COUNT]; /**< per-kind private state */
+	bool onestop_off;    /**< tests, benchmarks: !epthook always takes the two-stop path */
 };
 
 /** Arguments of a kind's parse(): the tokens left once the generic options
@@ -160,6 +162,15 @@ struct event_kind_info {
 };
 
 
+/* ---- kind_epthook.c ---- */
+/** One stop per event: at an !epthook stop whose events are all in-target
+ *  (custom code, conditions), send the thread through the agent's one-stop
+ *  runner and resume it; a crash of such a block (a signal stop with rip in
+ *  the arena) is reported and undone. @return 1 handled (verdict filled),
+ *  0 not for this path, <0 error. */
+int event_epthook_onestop(struct event_table *tab, const struct target_stop *st,
+			  struct event_verdict *v);
+
 /* ---- kinds.c ---- */
 const struct event_kind_info *event_kind_info(enum event_kind k);
 /** @return the kind of a command name (case-insensitive) or -1. */
@@ -189,6 +200,17 @@ int event_agent_get(struct event_table *tab, pid_t tid, struct agent **out, stru
  *  kind for its post pass): as event_handle_stop() after the claim. */
 int event_occ_start(struct event_table *tab, const struct event_occ *occ,
 		    struct event_verdict *v) HD_MUST_CHECK;
+/** event_occ_start() for the events with id < `below` only (the rest of an
+ *  occurrence whose newer events already ran). */
+int event_occ_continue(struct event_table *tab, const struct event_occ *occ, uint32_t below,
+		       struct event_verdict *v) HD_MUST_CHECK;
+/** Start an occurrence at the break of event `id` (its condition held in
+ *  the target): the break verdict; `g` runs the events with id < `id`. */
+int event_occ_break_at(struct event_table *tab, const struct event_occ *occ, uint32_t id,
+		       struct event_verdict *v) HD_MUST_CHECK;
+/** The line that reports a crashed condition or custom code (`what`). */
+void event_crash_text(struct hd_buf *out, uint32_t id, const char *what,
+		      const struct agent_crash *c);
 void event_output(struct event_table *tab, bool imm, const char *text);
 void event_flush_imm(struct event_table *tab);
 

@@ -16,7 +16,9 @@
 ** Scripts run in hdbg's copy of the VM against the stopped thread: its
 ** registers (writes go to the thread when it resumes), the target's
 ** memory, and the event's pseudo-registers. Conditions and custom code run
-** in the target through the agent (seed ABI, agent.h).
+** in the target through the agent (seed ABI, agent.h). An !epthook stop
+** whose events all run in the target goes to kind_epthook.c's one-stop path
+** first (event_epthook_onestop); everything else comes here.
 */
 #include <stddef.h>
 #include <stdio.h>
@@ -310,16 +312,21 @@ int event_pseudo_read(const struct event_table *tab, int id, uint64_t *val)
 
 /* ---- actions ---- */
 
+void event_crash_text(struct hd_buf *out, uint32_t id, const char *what,
+		      const struct agent_crash *c)
+{
+	hd_buf_printf(out, "err, the %s of event 0x%x crashed", what, id);
+	if (c)
+		hd_buf_printf(out, " (signal %d at %016llx, address %016llx%s)", c->signo,
+			      (unsigned long long)c->rip, (unsigned long long)c->addr,
+			      c->in_block ? "" : ", outside the block");
+	hd_buf_printf(out, "; the thread's registers were restored\n");
+}
+
 static void crash_report(struct event_table *tab, const struct event *e, const char *what,
 			 struct event_verdict *v)
 {
-	const struct agent_crash *c = tab->agent ? agent_last_crash(tab->agent) : NULL;
-	hd_buf_printf(&v->text, "err, the %s of event 0x%x crashed", what, e->id);
-	if (c)
-		hd_buf_printf(&v->text, " (signal %d at %016llx, address %016llx%s)", c->signo,
-			      (unsigned long long)c->rip, (unsigned long long)c->addr,
-			      c->in_block ? "" : ", outside the block");
-	hd_buf_printf(&v->text, "; the thread's registers were restored\n");
+	event_crash_text(&v->text, e->id, what, tab->agent ? agent_last_crash(tab->agent) : NULL);
 }
 
 /* @return 1 true, 0 false, <0 the run failed (interrupted, exited). */
@@ -539,17 +546,40 @@ static int proceed(struct event_table *tab, struct event_verdict *v)
 	return 0;
 }
 
-int event_occ_start(struct event_table *tab, const struct event_occ *occ,
-		    struct event_verdict *v)
+int event_occ_continue(struct event_table *tab, const struct event_occ *occ, uint32_t below,
+		       struct event_verdict *v)
 {
 	/* an earlier occurrence left pending was resumed by the caller */
 	event_pending_drop(tab);
 	struct event_pending *p = &tab->pend;
 	p->active = true;
 	p->occ = *occ;
-	p->below = UINT32_MAX;
+	p->below = below;
 	v->tid = occ->tid;
 	return proceed(tab, v);
+}
+
+int event_occ_break_at(struct event_table *tab, const struct event_occ *occ, uint32_t id,
+		       struct event_verdict *v)
+{
+	event_pending_drop(tab);
+	struct event_pending *p = &tab->pend;
+	struct event *e = find_any(tab, id);
+	p->active = true;
+	p->occ = *occ;
+	p->below = id;
+	p->cur = id;
+	p->cur_open = e != NULL;
+	p->step = STEP_BREAK;
+	p->sc = e && e->sc;
+	v->tid = occ->tid;
+	return proceed(tab, v);
+}
+
+int event_occ_start(struct event_table *tab, const struct event_occ *occ,
+		    struct event_verdict *v)
+{
+	return event_occ_continue(tab, occ, UINT32_MAX, v);
 }
 
 int event_handle_stop(struct event_table *tab, struct target *t, const struct target_stop *st,
@@ -561,6 +591,10 @@ int event_handle_stop(struct event_table *tab, struct target *t, const struct ta
 	v->tid = st->tid;
 	if (!tab->t || t != tab->t)
 		return 0;
+	/* !epthook events that run only in the target: one stop per event */
+	int rc = event_epthook_onestop(tab, st, v);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
 	for (int k = 0; k < EVENT_KIND_COUNT; k++) {
 		const struct event_kind_info *ki = event_kind_info((enum event_kind)k);
 		memset(&occ, 0, sizeof(occ));

@@ -844,6 +844,65 @@ static void test_run_at_signal_stop_then_deliver(void **state)
 	proc_end(&p);
 }
 
+/* ---- one stop per event: agent_onestop_load ---- */
+
+struct onestop_ctx {
+	uint64_t cond0, code0, code1;
+	uint64_t entry;
+	int hits;
+};
+
+/* At the breakpoint: rip = the hook's entry, nothing else; the runner
+ * continues at the displaced instruction by itself. */
+static void onestop_hit(struct proc *p, pid_t tid, void *ud)
+{
+	struct onestop_ctx *c = ud;
+	struct user_regs_struct r, again;
+
+	assert_int_equal(target_regs_get(p->t, tid, &r), 0);
+	if (!c->entry) {
+		uint64_t cont;
+		/* newest first: a false condition skips its code ('AAAA'), then the seed */
+		struct agent_onestop_op ops[2] = {{c->cond0, c->code0, 0, r.rip},
+						  {0, c->code1, 0, r.rip}};
+		assert_int_equal(target_ool_stub(p->t, r.rip, &cont), 0);
+		assert_int_equal(agent_onestop_load(p->a, ops, 2, cont, &c->entry), 0);
+		assert_true(agent_in_arena(p->a, c->entry));
+		uint64_t start = 0;
+		assert_int_equal(agent_block_find(p->a, c->entry + 0x40, &start), 0);
+		assert_int_equal(start, c->entry);
+	}
+	r.rip = c->entry;
+	assert_int_equal(target_regs_set(p->t, tid, &r), 0);
+	assert_int_equal(target_regs_get(p->t, tid, &again), 0);
+	assert_int_equal(again.rip, c->entry);
+	c->hits++;
+}
+
+static void test_onestop_entry_runs_ops_in_one_stop(void **state)
+{
+	static const uint8_t ret0[] = {0x31, 0xc0, 0xc3}; /* xor eax, eax */
+	static const uint8_t tag_a[] = {0x48, 0xc7, 0x42, 0x40, 0x41, 0x41, 0x41, 0x41, 0xc3};
+	struct proc p;
+	struct onestop_ctx c = {0};
+	(void)state;
+
+	poolsim_start(&p, "3");
+	assert_int_equal(agent_code_load(p.a, ret0, sizeof(ret0), &c.cond0), 0);
+	assert_int_equal(agent_code_load(p.a, tag_a, sizeof(tag_a), &c.code0), 0);
+	assert_int_equal(agent_code_load(p.a, seed_code, sizeof(seed_code), &c.code1), 0);
+	assert_int_equal(run_to_exit(&p, onestop_hit, &c), 0);
+	assert_int_equal(c.hits, 3);
+	assert_int_equal(agent_runs(p.a), 0);
+	assert_string_equal(proc_output(&p),
+			    "ExAllocatePoolWithTag(PoolType=0, NumberOfBytes=0x40, Tag='HDB2')\n"
+			    "ExAllocatePoolWithTag(PoolType=0, NumberOfBytes=0x40, Tag='HDB2')\n"
+			    "ExAllocatePoolWithTag(PoolType=0, NumberOfBytes=0x40, Tag='HDB2')\n");
+	assert_int_equal(agent_onestop_free(p.a, c.entry), 0);
+	assert_int_equal(agent_onestop_free(p.a, c.entry), -HD_E_NOTFOUND);
+	proc_end(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -861,6 +920,7 @@ int main(void)
 		cmocka_unit_test(test_probe_faults_are_fixed_up),
 		cmocka_unit_test(test_run_at_syscall_entry_stop),
 		cmocka_unit_test(test_run_at_signal_stop_then_deliver),
+		cmocka_unit_test(test_onestop_entry_runs_ops_in_one_stop),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -398,6 +398,66 @@ static void test_conditions_and_order_int3(void **state)
 	conditions(true);
 }
 
+/* A condition-only event breaks when its condition holds: false costs no
+ * stop beyond the hit; true stops in the runner and becomes the break (at
+ * the hook's address, with the condition's GUEST_REGS writes), and `g`
+ * runs the older event the ordinary way. */
+struct cond_break {
+	uint64_t site;
+	int n;
+	bool ok;
+};
+
+static void at_cond_break(struct sess *s, void *ud)
+{
+	struct cond_break *c = ud;
+	struct user_regs_struct r;
+	pid_t tid = target_thread_current(s->t);
+	assert_int_equal(target_regs_get(s->t, tid, &r), 0);
+	if (r.rip != c->site || r.rax != 0x55)
+		c->ok = false;
+	c->n++;
+}
+
+static void condition_breaks(bool int3)
+{
+	static const char *const never[] = {"!epthook rax_site asm condition { xor eax, eax }", NULL};
+	struct prog_run r;
+	prog_run(never, int3, 50, &r);
+	assert_string_equal(r.out, "rax=50 rsp=0 regs=50 redzone=9350\n");
+	assert_int_equal(r.runs, 0);
+	assert_true(r.stops <= 50 + 10);
+
+	struct sess s;
+	struct cond_break c = {.ok = true};
+	char *argv[] = {(char *)PROG_BIN, (char *)"5", NULL};
+	start(&s, argv);
+	if (int3)
+		take_debug_registers(&s);
+	c.site = addr_of(&s, "rax_site");
+	cmd(&s, "!epthook rax_site asm code { add qword ptr [rdx], 1 }");
+	cmd(&s, "!epthook rax_site asm condition { mov qword ptr [rcx], 0x55; mov eax, 1 }");
+	assert_int_equal(go(&s, at_cond_break, &c), 0);
+	assert_int_equal(c.n, 5);
+	assert_true(c.ok);
+	assert_int_equal(s.nbreaks, 5);
+	/* 0x55 from the condition, +1 by the older event after `g` */
+	assert_string_equal(output(&s), "rax=430 rsp=0 regs=5 redzone=935\n");
+	end(&s);
+}
+
+static void test_condition_only_event_breaks_hw(void **state)
+{
+	(void)state;
+	condition_breaks(false);
+}
+
+static void test_condition_only_event_breaks_int3(void **state)
+{
+	(void)state;
+	condition_breaks(true);
+}
+
 /* A crash in the runner's blocks: reported, the registers of the stop given
  * back (rax stays 1), the displaced instruction and the program go on;
  * older events of the same hook still run (a crashing condition is false). */
@@ -739,6 +799,8 @@ int main(void)
 		cmocka_unit_test(test_two_stop_path_counts_twice),
 		cmocka_unit_test(test_conditions_and_order_hw),
 		cmocka_unit_test(test_conditions_and_order_int3),
+		cmocka_unit_test(test_condition_only_event_breaks_hw),
+		cmocka_unit_test(test_condition_only_event_breaks_int3),
 		cmocka_unit_test(test_crashing_code_reported_and_undone_hw),
 		cmocka_unit_test(test_crashing_code_reported_and_undone_int3),
 		cmocka_unit_test(test_crashes_in_four_threads),

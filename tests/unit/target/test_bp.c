@@ -273,6 +273,75 @@ static void test_ool_displaced_instructions(void **state)
 	target_free(t);
 }
 
+/* target_ool_stub(): the continuation of every displaced instruction, for
+ * int3 breakpoints and for hardware ones (no int3 at the address; four
+ * sites per run, rotated). At each hit the thread is sent to the stub
+ * instead of being resumed at the breakpoint: the program's output and the
+ * hit counts must equal an undebugged run's. */
+static void test_ool_stub_continues_every_instruction(void **state)
+{
+	(void)state;
+	if (build_ool_prog() < 0)
+		fail_msg("cannot compile %s with cc", OOL_SRC);
+	char *const argv[] = {A(OOL_BIN), A("6"), NULL};
+	char *expect = run_plain(argv, NULL);
+	enum { N = HD_ARRAY_SIZE(ool_sites) };
+	uint64_t addr[N];
+	for (int i = 0; i < N; i++)
+		assert_true((addr[i] = elf_sym(OOL_BIN, ool_sites[i])) != 0);
+	for (int first = 0; first < N; first += 4) {
+		struct target *t;
+		int out, hits[N] = {0}, nhw = 0;
+		bool hw[N] = {false};
+		assert_int_equal(start_captured(&t, argv, &out), 0);
+		for (int i = 0; i < N; i++) {
+			if (i >= first && i < first + 4) {
+				assert_true(target_hw_set(t, addr[i], TARGET_HW_EXEC, 1) >= 0);
+				hw[i] = true;
+				nhw++;
+			} else {
+				assert_int_equal(target_bp_insert(t, addr[i]), 0);
+			}
+		}
+		assert_int_equal(target_resume_all(t), 0);
+		struct target_stop s;
+		for (;;) {
+			assert_int_equal(target_wait(t, &s), 0);
+			if (s.kind == TARGET_STOP_EXITED)
+				break;
+			assert_true(s.kind == TARGET_STOP_BREAKPOINT || s.kind == TARGET_STOP_HWBP);
+			struct user_regs_struct r;
+			uint64_t stub = 0, again = 0;
+			assert_int_equal(target_regs_get(t, s.tid, &r), 0);
+			for (int i = 0; i < N; i++)
+				if (s.addr == addr[i]) {
+					hits[i]++;
+					assert_int_equal(hw[i], s.kind == TARGET_STOP_HWBP);
+				}
+			assert_int_equal(target_ool_stub(t, s.addr, &stub), 0);
+			assert_int_equal(target_ool_stub(t, s.addr, &again), 0);
+			assert_int_equal(stub, again); /* made once */
+			assert_true(stub != s.addr);
+			r.rip = stub;
+			assert_int_equal(target_regs_set(t, s.tid, &r), 0);
+			assert_int_equal(resume_stop(t, &s), 0);
+		}
+		for (int i = 0; i < N; i++) {
+			int want = strcmp(ool_sites[i], "loop_site") == 0 ? 18 : 6;
+			if (hits[i] != want)
+				fail_msg("%s (%s): %d hits, expected %d", ool_sites[i],
+					 hw[i] ? "hw" : "int3", hits[i], want);
+		}
+		char *o = slurp(out);
+		assert_string_equal(o, expect);
+		free(o);
+		close(out);
+		target_free(t);
+		assert_true(nhw > 0);
+	}
+	free(expect);
+}
+
 /* ---- stepping ---- */
 
 static void test_step(void **state)
@@ -773,6 +842,7 @@ int main(void)
 		cmocka_unit_test(test_regs_and_memory),
 		cmocka_unit_test(test_bp_loop_exact_hits),
 		cmocka_unit_test(test_ool_displaced_instructions),
+		cmocka_unit_test(test_ool_stub_continues_every_instruction),
 		cmocka_unit_test(test_pie_and_library),
 		cmocka_unit_test(test_step),
 		cmocka_unit_test(test_ool_copy_mapped_back),
