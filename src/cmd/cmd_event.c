@@ -160,6 +160,7 @@ int cmd_events_stop(struct cmd_session *s, const struct target_stop *st)
 	}
 	switch (v.kind) {
 	case EVENT_VERDICT_RESUMED:
+		print_text(s, &v.text, false);  /* script output, crash reports */
 		hd_buf_free(&v.text);
 		return 1;
 	case EVENT_VERDICT_BREAK:
