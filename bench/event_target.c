@@ -5,7 +5,10 @@
 **   event_target call N      calls bench_fn() N times (the !epthook site)
 **   event_target getppid N   calls getppid() N times (the !syscall site)
 ** Output (one line on stdout, after the loop):
-**   event_target mode=call n=N ns_per_iter=X result=R
+**   event_target mode=call n=N ns_per_iter=X result=R expect=E expect_rdi1=E1
+** E is the result of an untouched run, E1 the result when every call of
+** bench_fn gets its argument (rdi) incremented by a hook: bench/run checks
+** that hooks leave the result alone, or change it exactly so.
 ** bench_scratch is 64 bytes of int3 in .text: floor_tracer writes its
 ** displaced instruction there (the target has no other executable room).
 */
@@ -40,6 +43,15 @@ __attribute__((noipa, used)) void bench_spare1(void) { __asm__ volatile("nop; no
 __attribute__((noipa, used)) void bench_spare2(void) { __asm__ volatile("nop; nop; nop"); }
 __attribute__((noipa, used)) void bench_spare3(void) { __asm__ volatile("nop; nop; nop; nop"); }
 
+/* bench_fn's arithmetic, without calling it, for the expected results. */
+static unsigned long model(unsigned long n, unsigned long inc)
+{
+	unsigned long r = 0;
+	for (unsigned long i = 0; i < n; i++)
+		r = (r + inc) * 3 + 1;
+	return r;
+}
+
 static double now_ns(void)
 {
 	struct timespec ts;
@@ -67,7 +79,10 @@ int main(int argc, char **argv)
 			r += (unsigned long)getppid();
 		t1 = now_ns();
 	}
-	printf("event_target mode=%s n=%lu ns_per_iter=%.1f result=%lu\n", argv[1], n,
+	printf("event_target mode=%s n=%lu ns_per_iter=%.1f result=%lu", argv[1], n,
 	       n ? (t1 - t0) / (double)n : 0.0, r);
+	if (strcmp(argv[1], "call") == 0)
+		printf(" expect=%lu expect_rdi1=%lu", model(n, 0), model(n, 1));
+	printf("\n");
 	return 0;
 }

@@ -2,9 +2,12 @@
 ** floor_tracer: the least a ptrace tracer can do per event, for bench/run's
 ** ratios. Exactly one stop per event, one GETREGS (and for int3 one
 ** SETREGS) per stop, nothing else:
-**   floor_tracer int3 FUNC SCRATCH -- PROG ARGS...
+**   floor_tracer int3 FUNC SCRATCH [SPARE...] -- PROG ARGS...
 **       int3 on FUNC; the displaced first instruction, followed by a jmp
 **       back to FUNC+len, is written at SCRATCH; per hit: rip = SCRATCH.
+**       Up to four SPARE addresses get hardware execute breakpoints that
+**       never fire: armed debug registers make every context switch of the
+**       target dearer, and hdbg's int3 path runs with all four taken.
 **   floor_tracer hw FUNC -- PROG ARGS...
 **       a hardware execute breakpoint (DR0) on FUNC; the kernel sets RF
 **       on resume, so the instruction runs without a step.
@@ -92,6 +95,19 @@ static void arm_int3(pid_t pid, uint64_t func, uint64_t scratch)
 	mem_rw(pid, scratch, out, insn.length + 5u, 1);
 	uint8_t cc = 0xcc;
 	mem_rw(pid, func, &cc, 1, 1);
+}
+
+static void arm_spares(pid_t pid, char **spare, int n)
+{
+	unsigned long dr7 = 0;
+	for (int i = 0; i < n && i < 4; i++) {
+		if (ptrace(PTRACE_POKEUSER, pid, offsetof(struct user, u_debugreg[i]),
+			   parse_num(spare[i])) < 0)
+			die("set a spare debug register");
+		dr7 |= 1UL << (2 * i);
+	}
+	if (n && ptrace(PTRACE_POKEUSER, pid, offsetof(struct user, u_debugreg[7]), dr7) < 0)
+		die("set DR7");
 }
 
 static void arm_hw(pid_t pid, uint64_t func)
@@ -185,7 +201,7 @@ int main(int argc, char **argv)
 		goto usage;
 	enum mode mode;
 	uint64_t func = 0, scratch = 0, nr = 0;
-	if (strcmp(argv[1], "int3") == 0 && sep == 4) {
+	if (strcmp(argv[1], "int3") == 0 && sep >= 4 && sep <= 8) {
 		mode = MODE_INT3;
 		func = parse_num(argv[2]);
 		scratch = parse_num(argv[3]);
@@ -199,8 +215,10 @@ int main(int argc, char **argv)
 		goto usage;
 	}
 	pid_t pid = start(argv + sep + 1, mode, nr);
-	if (mode == MODE_INT3)
+	if (mode == MODE_INT3) {
 		arm_int3(pid, func, scratch);
+		arm_spares(pid, argv + 4, sep - 4);
+	}
 	else if (mode == MODE_HW)
 		arm_hw(pid, func);
 	unsigned long hits = 0;
@@ -208,7 +226,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "floor_tracer mode=%s hits=%lu\n", argv[1], hits);
 	return rc;
 usage:
-	fprintf(stderr, "usage: floor_tracer int3 FUNC SCRATCH -- PROG ARGS...\n"
+	fprintf(stderr, "usage: floor_tracer int3 FUNC SCRATCH [SPARE...] -- PROG ARGS...\n"
 			"       floor_tracer hw FUNC -- PROG ARGS...\n"
 			"       floor_tracer seccomp NR -- PROG ARGS...\n");
 	return 2;

@@ -353,6 +353,23 @@ static int get_siginfo(struct thread *th, siginfo_t *si)
 	return xptrace(PTRACE_GETSIGINFO, th->tid, 0, (unsigned long)si);
 }
 
+/* true when a SIGTRAP of `th` can only be the hit of an armed int3, so that
+ * DR6 need not be read: rip-1 holds one, no data watchpoint is armed (its
+ * trap comes after an instruction, which could end just past an int3), and
+ * no execute slot is at rip (its trap comes before the instruction there). */
+static bool int3_unambiguous(struct target *t, struct thread *th)
+{
+	if (!t->nbp || th_regs(t, th) < 0)
+		return false;
+	for (int i = 0; i < 4; i++) {
+		const struct hw_slot *h = &t->hw[i];
+		if (h->used && (h->kind != TARGET_HW_EXEC || h->addr == th->regs.rip))
+			return false;
+	}
+	const struct bp *b = bp_find(t, th->regs.rip - 1);
+	return b && b->refs > 0;
+}
+
 /* SIGTRAP without a ptrace event: step, hardware or int3 breakpoint, or a
  * real SIGTRAP. @return true when handled (queued or quiet). */
 static bool handle_trap(struct target *t, struct thread *th, bool was_stepping)
@@ -367,6 +384,8 @@ static bool handle_trap(struct target *t, struct thread *th, bool was_stepping)
 			return true;
 		}
 	}
+	if (t->nhw && !was_stepping && int3_unambiguous(t, th))
+		goto int3;  /* saves the DR6 read: one ptrace request per hit */
 	if (t->nhw) {
 		int slot;
 		if (hw_check(t, th, &slot) > 0) {
@@ -382,6 +401,7 @@ static bool handle_trap(struct target *t, struct thread *th, bool was_stepping)
 		stop_queue(t, th, &s);
 		return true;
 	}
+int3:;
 	struct bp *b = NULL;
 	uint64_t at = 0;
 	if (t->nbp && th_regs(t, th) == 0) {
