@@ -376,7 +376,7 @@ int cmd_eval(struct cmd_session *s, const char *text, uint64_t *value)
 	struct script_diag diag;
 	memset(&diag, 0, sizeof(diag));
 	cmd_script_env(s, &env);
-	int rc = script_eval_expr(text, &env, cmd_resolve, s, value, &diag);
+	int rc = script_eval_expr_globals(text, &env, cmd_resolve, s, s->globals, value, &diag);
 	if (rc == 0)
 		return 0;
 	if (rc == -HD_E_NOSYM) {

@@ -214,6 +214,14 @@ int script_eval_expr(const char *expr, const struct script_env *env,
 		     script_resolve_fn resolve, void *resolve_ud,
 		     uint64_t *value, struct script_diag *diag)
 {
+	return script_eval_expr_globals(expr, env, resolve, resolve_ud, NULL, value, diag);
+}
+
+int script_eval_expr_globals(const char *expr, const struct script_env *env,
+			     script_resolve_fn resolve, void *resolve_ud,
+			     struct script_globals *globals, uint64_t *value,
+			     struct script_diag *diag)
+{
 	struct script_compile_opts o = {.sz = sizeof(o), .resolve = resolve, .resolve_ud = resolve_ud};
 	struct script_globals *g;
 	struct script_prog *p;
@@ -224,10 +232,11 @@ int script_eval_expr(const char *expr, const struct script_env *env,
 
 	if (!expr || !value)
 		return -EINVAL;
-	g = script_globals_new();
+	g = globals ? globals : script_globals_new();
 	rc = compile_ex(expr, &o, true, g, &p, diag);
 	if (rc < 0) {
-		script_globals_free(g);
+		if (g != globals)
+			script_globals_free(g);
 		return rc;
 	}
 	wrap.ud = &ctx;
@@ -237,7 +246,8 @@ int script_eval_expr(const char *expr, const struct script_env *env,
 	wrap.test_statement = eval_capture;
 	rc = script_run(p, &wrap, g, err, sizeof(err));
 	script_prog_free(p);
-	script_globals_free(g);
+	if (g != globals)
+		script_globals_free(g);
 	if (rc < 0) {
 		if (diag) {
 			memset(diag, 0, sizeof(*diag));

@@ -82,6 +82,16 @@ int script_eval_expr(const char *expr, const struct script_env *env,
 		     script_resolve_fn resolve, void *resolve_ud,
 		     uint64_t *value, struct script_diag *diag) HD_MUST_CHECK;
 
+struct script_globals;
+
+/** @brief script_eval_expr() that can read the `.name` globals of `globals`
+ *  (the session's, shared with `?` scripts and event scripts); NULL is the
+ *  same as script_eval_expr(). The expression cannot declare globals. */
+int script_eval_expr_globals(const char *expr, const struct script_env *env,
+			     script_resolve_fn resolve, void *resolve_ud,
+			     struct script_globals *globals, uint64_t *value,
+			     struct script_diag *diag) HD_MUST_CHECK;
+
 /* ---- whole scripts ---- */
 
 struct script_prog;     /**< compiled, verified bytecode (position independent) */

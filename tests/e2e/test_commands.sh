@@ -94,4 +94,11 @@ out=$(hd -c "bp ExAllocatePoolWithTag" -c g -c "r rcx" -c "r rdx" -c "r r8" -c "
 expect_match "poolsim" "$out" '^breakpoint 0 hit$' '^poolsim!ExAllocatePoolWithTag:$' \
 	'^rcx=0000000000000000$' '^rdx=0000000000000040$' '^r8=0000000047424448$' '^r8d=47424448$' \
 	"^ExAllocatePoolWithTag\\(PoolType=0, NumberOfBytes=0x40, Tag='HDBG'\\)$"
+# `? EXPR` reads the session's globals, which `?` scripts and event scripts share.
+out=$(hd -c '? .c0 = 5;' -c '? .c0 + 1' -c '? .nosuch')
+expect "? reads globals" "$out" <<'X'
+Evaluate expression: 6 = 0000000000000006
+error: bad expression '.nosuch' at column 1: Syntax Error: Unresolved Variable
+X
+
 finish
