@@ -190,6 +190,43 @@ void agent_free(struct agent *a)
 	free(a);
 }
 
+/* Steps a thread may take to leave the arena at agent_unload(): the rest
+ * of the one-stop runner and of the blocks it runs. */
+#define UNLOAD_STEPS 100000
+
+int agent_unload(struct agent *a, pid_t tid)
+{
+	int rc = 0, r;
+
+	if (target_exited(a->t)) {
+		agent_free(a);
+		return 0;
+	}
+	rc = target_stop_all(a->t);
+	/* A thread inside the runner or a block (one stop per event) finishes
+	 * it and continues at the displaced instruction, out of the arena. */
+	if (rc == 0)
+		rc = target_leave_range(a->t, a->arena, a->arena + AGENT_ARENA_SIZE, UNLOAD_STEPS);
+	if (rc == 0)
+		rc = target_munmap(a->t, tid, a->arena, AGENT_ARENA_SIZE);
+	if (rc < 0)
+		pr_warn("agent: arena at 0x%llx left mapped in process %d: %s",
+			(unsigned long long)a->arena, (int)a->pid, hd_strerror(rc));
+	/* The ring's memfd was closed in the target at injection: only its
+	 * mapping holds it. Its writers are the arena's code: the ring goes
+	 * only with the arena. */
+	if (rc == 0 && a->ring_target) {
+		r = target_munmap(a->t, tid, a->ring_target, a->ring_len);
+		if (r < 0) {
+			pr_warn("agent: ring at 0x%llx left mapped in process %d: %s",
+				(unsigned long long)a->ring_target, (int)a->pid, hd_strerror(r));
+			rc = r;
+		}
+	}
+	agent_free(a);
+	return rc;
+}
+
 int agent_code_load(struct agent *a, const void *bytes, size_t len, uint64_t *addr)
 {
 	uint64_t at;

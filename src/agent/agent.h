@@ -77,6 +77,26 @@ int agent_reset(struct agent *a, pid_t tid) HD_MUST_CHECK;
 /** @brief Free hdbg's side (the ring mapping); the target's memory stays. */
 void agent_free(struct agent *a);
 
+/**
+ * @brief Take the agent out of a target that stays alive (detach), then free
+ *        hdbg's side as agent_free() does.
+ *
+ * Stops every thread (target_stop_all); a thread whose rip lies in the
+ * arena (inside the one-stop runner or a block) is single-stepped, alone,
+ * until it leaves it (at most 100,000 steps: the rest of its blocks, then
+ * the continuation). Then munmap() of the arena and of the ring in the
+ * target through `tid` (preferred) or another stopped thread. The ring's
+ * memfd has no descriptor in the target (closed at injection). Call it
+ * before target_detach(), which removes the target layer's own scratch
+ * memory. On a process that has exited only hdbg's side is freed.
+ * Not seen: a signal handler running on a frame that returns into the
+ * arena (it would fault after the unmap).
+ * @return 0; -EBUSY when a thread could not leave the arena (then the arena
+ *         and the ring stay mapped); or the first error. `a` is
+ *         freed in every case.
+ */
+int agent_unload(struct agent *a, pid_t tid);
+
 /* ---- arena ---- */
 
 /**

@@ -277,6 +277,12 @@ void event_target_release(struct event_table *tab)
 	if (tab->t)
 		for (int i = 0; i < tab->n; i++)
 			event_disarm(tab, tab->v[i]);
+	/* A process that lives on (detach) keeps nothing of the agent:
+	 * agent_unload() unmaps its arena and ring there and frees it. */
+	if (tab->agent && tab->t && !target_exited(tab->t)) {
+		IGNORE_RC(agent_unload(tab->agent, target_thread_current(tab->t)));
+		tab->agent = NULL;
+	}
 	forget_target(tab);
 }
 

@@ -12,8 +12,10 @@
 ** Scratch chunks are PROT_READ|PROT_EXEC anonymous mappings (written
 ** through /proc/PID/mem), placed with MAP_FIXED_NOREPLACE just below a
 ** mapping within +-2 GiB of the requested address, and sub-allocated
-** 16-byte aligned; the arena belongs to the address space (reset on exec)
-** and is never unmapped, since a signal frame may still return into it.
+** 16-byte aligned; the arena belongs to the address space (forgotten on
+** exec). target_detach() unmaps it (scratch_release) once no thread's rip
+** is inside it: rips at out-of-line copies are mapped back to the program,
+** a thread inside a continuation stub is single-stepped out first.
 */
 #include <errno.h>
 #include <inttypes.h>
@@ -29,6 +31,7 @@
 
 #define CHUNK_SIZE 0x10000u
 #define REACH 0x7fff0000ull /* a little under 2 GiB */
+#define SCRATCH_STEPS 64    /* a continuation stub is a few instructions */
 
 struct thread *th_any_stopped(struct target *t, pid_t prefer)
 {
@@ -311,4 +314,136 @@ int target_scratch_alloc(struct target *t, uint64_t near, size_t len, uint64_t *
 	t->chunks[t->nchunk++] = (struct scratch_chunk){.base = base, .size = size, .used = need};
 	*addr = base;
 	return 0;
+}
+
+/* ---- leaving nothing behind (detach) ---- */
+
+/* Is the instruction at `rip` a pushf (prefixes 66 / REX allowed)? */
+bool at_pushf(struct target *t, uint64_t rip)
+{
+	uint8_t b[4];
+	if (target_mem_read(t, rip, b, sizeof(b)) < 0)
+		return false;
+	for (int i = 0; i < 4; i++) {
+		if (b[i] == 0x9c)
+			return true;
+		if (b[i] != 0x66 && (b[i] & 0xf0) != 0x40)
+			return false;
+	}
+	return false;
+}
+
+/* A pushf that ran under PTRACE_SINGLESTEP pushed the trap flag the kernel
+ * set for the step: a popf would restore it and the thread, no longer
+ * traced, would die of SIGTRAP. Clear it in the pushed value. */
+int clear_pushed_tf(struct target *t, uint64_t rsp)
+{
+	uint16_t w;
+	TRY(target_mem_read(t, rsp, &w, sizeof(w)));
+	if (!(w & 0x100))
+		return 0;
+	w &= (uint16_t)~0x100u;
+	return target_mem_write(t, rsp, &w, sizeof(w));
+}
+
+/* Single-step stopped thread `th` until its rip leaves [lo, hi), at most
+ * `max` steps. Its current stop is given up: the signal it was to receive
+ * (a reported signal-delivery stop, other than SIGTRAP and SIGINT, which
+ * target_resume_all() does not pass on either) or else the first signal
+ * arriving meanwhile is queued as its next stop (delivered by a resume or
+ * by the detach).
+ * @return 0 when outside, -EBUSY when still inside after `max` steps. */
+static int step_out(struct target *t, struct thread *th, uint64_t lo, uint64_t hi, int max)
+{
+	/* as target_resume_all() would: not the trap of a step or breakpoint */
+	int keep = th->stop_type == STOPT_SIGNAL && th->sig != SIGTRAP && th->sig != SIGINT
+		   ? th->sig : 0;
+	int sig = 0, rc = 0, n = 0;
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	TRY(th_regs(t, th));
+	bool tf = th->regs.eflags & 0x100; /* the program's own trap flag */
+	while (th->regs.rip >= lo && th->regs.rip < hi) {
+		if (n++ == max) {
+			rc = -EBUSY;
+			break;
+		}
+		bool pushf = !tf && at_pushf(t, th->regs.rip);
+		rc = run_injected(t, th, &sig, &si);
+		if (rc < 0)
+			return rc;
+		TRY(th_regs(t, th)); /* maps a rip at an out-of-line copy back */
+		if (pushf)
+			TRY(clear_pushed_tf(t, th->regs.rsp));
+		/* after a stepped popf the kernel shows (and keeps) the step's
+		 * trap flag as the thread's own */
+		if ((th->regs.eflags & 0x100) && !tf) {
+			th->regs.eflags &= ~0x100ull;
+			th->regs_dirty = true;
+		}
+	}
+	th->stop_type = STOPT_EVENT;
+	th->sig = 0;
+	th->quiet = true;
+	if (keep || sig) {
+		struct target_stop s = {.kind = TARGET_STOP_SIGNAL, .tid = th->tid,
+					.signo = keep ? keep : sig};
+		if (!keep)
+			s.siginfo = si;
+		th->stop_type = STOPT_SIGNAL;
+		th->sig = s.signo;
+		stop_queue(t, th, &s);
+	}
+	return rc;
+}
+
+int target_leave_range(struct target *t, uint64_t lo, uint64_t hi, int max_steps)
+{
+	if (t->gone)
+		return -HD_E_EXITED;
+	int rc = 0;
+	for (int i = 0; i < t->nth; i++) {
+		struct thread *th = t->th[i];
+		if (th->state != TH_STOPPED)
+			return -HD_E_RUNNING;
+		TRY(th_regs(t, th));
+		if (th->regs.rip < lo || th->regs.rip >= hi)
+			continue;
+		if (th->stop_type == STOPT_SYSCALL)
+			return -EBUSY; /* entering a system call made from there */
+		int r = step_out(t, th, lo, hi, max_steps);
+		if (r < 0 && !rc)
+			rc = r;
+	}
+	return rc;
+}
+
+int target_munmap(struct target *t, pid_t tid, uint64_t addr, uint64_t len)
+{
+	if (t->gone)
+		return -HD_E_EXITED;
+	struct thread *th = th_any_stopped(t, tid);
+	uint64_t ret, args[6] = {addr, len, 0, 0, 0, 0};
+	if (!th)
+		return -HD_E_RUNNING;
+	TRY(target_syscall(t, th->tid, SYS_munmap, args, &ret));
+	return (int64_t)ret < 0 ? (int)(int64_t)ret : 0;
+}
+
+/* Unmap every scratch chunk (detach: every thread stopped, breakpoints
+ * restored). A thread inside a chunk that the out-of-line mapping did not
+ * bring back (a continuation stub) is stepped out of it first; a chunk a
+ * thread cannot leave stays mapped. */
+void scratch_release(struct target *t)
+{
+	for (int i = 0; i < t->nchunk; i++) {
+		struct scratch_chunk *c = &t->chunks[i];
+		int r = target_leave_range(t, c->base, c->base + c->size, SCRATCH_STEPS);
+		if (r == 0)
+			r = target_munmap(t, t->cur, c->base, c->size);
+		if (r < 0)
+			pr_warn("target: scratch memory at 0x%" PRIx64 " left mapped in process %d: %s",
+				c->base, (int)t->pid, hd_strerror(r));
+	}
+	t->nchunk = 0;
 }

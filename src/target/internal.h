@@ -163,7 +163,12 @@ int hw_clear_thread(struct target *t, struct thread *th);
 
 /* inject.c */
 void scratch_forget(struct target *t);
+void scratch_release(struct target *t);
 struct thread *th_any_stopped(struct target *t, pid_t prefer);
+
+/* inject.c: a pushf stepped with PTRACE_SINGLESTEP pushes the step's TF */
+bool at_pushf(struct target *t, uint64_t rip);
+int clear_pushed_tf(struct target *t, uint64_t rsp);
 
 /* trap.c */
 void trap_free(struct target *t);

@@ -345,6 +345,10 @@ int target_detach(struct target *t)
 	r = bp_restore_all(t);
 	if (r < 0 && !rc)
 		rc = r;
+	/* Leave nothing behind: the out-of-line copies and stubs go, once no
+	 * thread is inside them (threads there are brought out first). A
+	 * chunk that must stay is warned about; the detach goes on. */
+	scratch_release(t);
 	for (int i = 0; i < t->nth; i++) {
 		struct thread *th = t->th[i];
 		if (th->state != TH_STOPPED)

@@ -823,6 +823,10 @@ int target_step(struct target *t, pid_t tid, struct target_stop *stop)
 		stop->tid = tid;
 		return 0;
 	}
+	/* A stepped pushf pushes the trap flag the kernel sets for the step;
+	 * a later popf would make the program trap: cleared after the step. */
+	TRY(th_regs(t, th));
+	bool pushf = !(th->regs.eflags & 0x100) && at_pushf(t, th->regs.rip);
 	/* At a signal stop the signal goes on as target_resume_all() would
 	 * pass it: the step then ends at the handler's first instruction. */
 	TRY(th_restart(t, th, PTRACE_SINGLESTEP, pass_signal(th)));
@@ -843,6 +847,8 @@ int target_step(struct target *t, pid_t tid, struct target_stop *stop)
 		}
 		if (stop_pop(t, tid, stop)) {
 			t->cur = tid;
+			if (pushf && stop->kind == TARGET_STOP_STEP && th_regs(t, th) == 0)
+				TRY(clear_pushed_tf(t, th->regs.rsp));
 			return 0;
 		}
 		if (th->state == TH_STOPPED && t->intr) { /* step interrupted */

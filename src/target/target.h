@@ -359,4 +359,24 @@ int target_ool_stub(struct target *t, uint64_t addr, uint64_t *stub) HD_MUST_CHE
  *  overwrites it); a later target_regs_set() writes them all. */
 int target_regs_view(struct target *t, pid_t tid, const struct user_regs_struct *regs) HD_MUST_CHECK;
 
+/**
+ * @brief Bring every thread out of [lo, hi) (memory hdbg mapped in the
+ *        target and is about to unmap): each stopped thread whose rip lies
+ *        there is single-stepped, alone, until it leaves (at most
+ *        `max_steps` steps each). Every thread must be stopped. A stepped
+ *        thread's current stop is given up; its pending signal, and one
+ *        arriving meanwhile, become its next (queued) SIGNAL stop. A rip at
+ *        an out-of-line copy counts as the program's address.
+ *        Not seen: a signal frame or a return address inside the range
+ *        (a thread in a signal handler that interrupted code there).
+ * @return 0 when no thread is inside any more, -EBUSY when one still is
+ *         (or sits at a syscall-entry stop there), -HD_E_RUNNING when a
+ *         thread runs, or an error.
+ */
+int target_leave_range(struct target *t, uint64_t lo, uint64_t hi, int max_steps) HD_MUST_CHECK;
+
+/** @brief munmap() in the target (through target_syscall() in a stopped
+ *  thread, `tid` preferred). @return 0 or the target's -errno. */
+int target_munmap(struct target *t, pid_t tid, uint64_t addr, uint64_t len) HD_MUST_CHECK;
+
 #endif
