@@ -204,10 +204,55 @@ int cmd_events_continue(struct cmd_session *s)
 	return 1;
 }
 
-void cmd_events_step(struct cmd_session *s)
+/* The verdict of a stop during a user's step: 1 the caller goes on with
+ * `st` (TARGET_STOP_STEP: the step is over, print the location), 0 the
+ * step ended at an event's break (printed), <0 an error (printed). */
+static int step_verdict(struct cmd_session *s, int rc, struct event_verdict *v,
+			struct target_stop *st)
 {
-	if (event_paused(s->events))
-		event_pending_drop(s->events);
+	cmd_events_flush(s);
+	if (rc < 0) {
+		print_text(s, &v->text, true);
+		hd_buf_free(&v->text);
+		return rc;
+	}
+	switch (v->kind) {
+	case EVENT_VERDICT_BREAK:
+	case EVENT_VERDICT_INTERRUPTED:
+		rc = cmd_stop_here(s, v->tid);
+		print_text(s, &v->text, false);
+		hd_buf_free(&v->text);
+		if (rc < 0)
+			return rc;
+		cmd_print_current(s);
+		return 0;
+	case EVENT_VERDICT_STEPPED:
+		memset(st, 0, sizeof(*st));
+		st->kind = TARGET_STOP_STEP;
+		st->tid = v->tid;
+		break;
+	default:
+		break;
+	}
+	print_text(s, &v->text, false); /* script output, crash reports */
+	hd_buf_free(&v->text);
+	return 1;
+}
+
+int cmd_events_step_stop(struct cmd_session *s, pid_t tid, struct target_stop *st)
+{
+	struct event_verdict v;
+	memset(&v, 0, sizeof(v));
+	int rc = event_handle_step_stop(s->events, s->t, tid, st, &v);
+	return step_verdict(s, rc, &v, st);
+}
+
+int cmd_events_step_paused(struct cmd_session *s, pid_t tid, struct target_stop *st)
+{
+	struct event_verdict v;
+	memset(&v, 0, sizeof(v));
+	int rc = event_step_paused(s->events, tid, st, &v);
+	return step_verdict(s, rc, &v, st);
 }
 
 int cmd_events_pseudo(struct cmd_session *s, int id, uint64_t *val)

@@ -271,8 +271,18 @@ static int step_one(struct cmd_session *s, bool over)
 			return run_to(s, &g);
 		}
 	}
-	cmd_events_step(s);
-	int rc = target_step(s->t, tid, &st);
+	/* From an event's break: the event layer completes its instruction.
+	 * Every stop of the step is offered to the events (a trap kind's
+	 * instruction is emulated or run by its kind, which ends the step). */
+	int ev = cmd_events_step_paused(s, tid, &st);
+	if (ev <= 0)
+		return ev;
+	int rc = 0;
+	if (st.kind == TARGET_STOP_NONE) {
+		rc = target_step(s->t, tid, &st);
+		if (rc == 0 && (ev = cmd_events_step_stop(s, tid, &st)) <= 0)
+			return ev;
+	}
 	/* A signal the program gets while stepping is delivered (or, for the
 	 * terminal's twin of a reported Ctrl-C, dropped) and the step goes on:
 	 * a handler's first instruction is where it ends then. */
@@ -288,6 +298,8 @@ static int step_one(struct cmd_session *s, bool over)
 		rc = target_resume_step(s->t, tid, sig);
 		if (rc == 0)
 			rc = target_wait(s->t, &st);
+		if (rc == 0 && (ev = cmd_events_step_stop(s, tid, &st)) <= 0)
+			return ev;
 	}
 	if (rc < 0)
 		return cmd_err(s, rc, "cannot step thread %d: %s", (int)tid, hd_strerror(rc));

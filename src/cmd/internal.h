@@ -199,8 +199,15 @@ int cmd_event_command(struct cmd_session *s, const struct cmd_tokens *tk);
 int cmd_events_stop(struct cmd_session *s, const struct target_stop *st);
 /** At g: 1 resume all, 0 another break (printed), <0 error. */
 int cmd_events_continue(struct cmd_session *s);
-/** At t/p: forget a pending occurrence. */
-void cmd_events_step(struct cmd_session *s);
+/** A stop `st` of a user's step of `tid` (t, p over an instruction),
+ *  offered to the events: 1 the caller goes on with `st` (the last stop;
+ *  TARGET_STOP_STEP: the step is over), 0 it ended at an event's break
+ *  (printed), <0 an error (printed). */
+int cmd_events_step_stop(struct cmd_session *s, pid_t tid, struct target_stop *st);
+/** t/p of `tid` while paused by an event of it: the occurrence's
+ *  instruction is completed as the step. Returns as cmd_events_step_stop();
+ *  1 with st->kind TARGET_STOP_NONE: nothing paused, step the thread. */
+int cmd_events_step_paused(struct cmd_session *s, pid_t tid, struct target_stop *st);
 int cmd_events_pseudo(struct cmd_session *s, int id, uint64_t *val);
 int cmd_events_ctl(void *ud, int func, const uint64_t *args, int nargs);
 

@@ -16,6 +16,8 @@
 **   event_events_command()                     for `events ...`
 **   event_handle_stop()              for every stop in the run loop
 **   event_continue()                 at `g` after a break by an event
+**   event_handle_step_stop()         for the stops of a user's `t`/`p` step
+**   event_step_paused()              at `t`/`p` after a break by an event
 **   event_target_release()           before detach/kill
 **   event_target_exec()              at a TARGET_STOP_EXEC
 ** Text for the user is returned in struct hd_buf; script output goes to
@@ -156,6 +158,10 @@ enum event_verdict_kind {
 				    and returns to the prompt */
 	EVENT_VERDICT_INTERRUPTED, /**< Ctrl-C while custom code ran: all threads
 				    are stopped; print `text`, go to the prompt */
+	EVENT_VERDICT_STEPPED, /**< a user's step (event_handle_step_stop,
+				    event_step_paused) is complete: the thread is
+				    stopped after the instruction; print `text`
+				    and the new location as for a plain step */
 };
 
 struct event_verdict {
@@ -178,6 +184,42 @@ struct event_verdict {
  * @return 0, or <0 on a failure of the target (text in v->text).
  */
 int event_handle_stop(struct event_table *tab, struct target *t, const struct target_stop *st,
+		      struct event_verdict *v) HD_MUST_CHECK;
+
+/**
+ * @brief Offer a stop that ended a user's single step (`t`, `p` over an
+ *        instruction) of thread `tid` to the events.
+ *
+ * As event_handle_stop(), but the thread is not resumed freely: a kind
+ * that emulates or skips the instruction (!tsc, !cpuid, sc) leaves it
+ * stopped after it; a kind that needs the instruction executed (!monitor's
+ * page protection, a syscall, a signal's delivery) runs it with one single
+ * step, and the stop after that step is offered again (post passes, the
+ * exit of a syscall). Only stops of `tid` are offered; the other threads
+ * stay stopped. Do not call it for stops of a free run (`g`, `p` over a
+ * call): those go to event_handle_stop().
+ * @param st in: the stop target_step() returned; out: the last stop, which
+ *        the caller handles when v->kind is NONE (not an event's: a signal,
+ *        an exit, Ctrl-C...).
+ * @return 0 with v->kind STEPPED (the step is over), BREAK or INTERRUPTED
+ *         (the step ends at an event's break), NONE (the caller handles
+ *         *st as before); <0 on a failure of the target (text in v->text).
+ */
+int event_handle_step_stop(struct event_table *tab, struct target *t, pid_t tid,
+			   struct target_stop *st, struct event_verdict *v) HD_MUST_CHECK;
+
+/**
+ * @brief `t`/`p` of thread `tid` while it is stopped by an event's break:
+ *        the remaining actions and events of that occurrence are dropped
+ *        (as at HyperDbg's step from a break, nothing more runs), the
+ *        occurrence's instruction is completed as the kind does it (with
+ *        the occurrence's short-circuit flag: `events sc on` then `t` skips
+ *        it) and the step ends after it, as with event_handle_step_stop().
+ *        Nothing happens (v->kind NONE, st->kind TARGET_STOP_NONE) when the
+ *        target is not paused by an event of `tid`: step the thread then.
+ * @return as event_handle_step_stop().
+ */
+int event_step_paused(struct event_table *tab, pid_t tid, struct target_stop *st,
 		      struct event_verdict *v) HD_MUST_CHECK;
 
 /** @brief true while the target is stopped by an event's break (until

@@ -113,6 +113,9 @@ struct event_table {
 	bool last_sc, last_post;  /**< decisions of the last finished pass (tests) */
 	void *kstate[EVENT_KIND_COUNT]; /**< per-kind private state */
 	bool onestop_off;    /**< tests, benchmarks: !epthook always takes the two-stop path */
+	pid_t step_tid;      /**< the thread of a user's step being handled, else 0 */
+	bool step_done;      /**< its instruction is complete (event_resume DONE) */
+	bool continuing;     /**< in event_continue(): every thread is stopped */
 };
 
 /** Arguments of a kind's parse(): the tokens left once the generic options
@@ -161,6 +164,32 @@ struct event_kind_info {
 	const struct event_kind_ops *ops;
 };
 
+
+/** How a kind's finish() lets the thread of an occurrence go on. */
+enum event_resume_how {
+	EVENT_RESUME_DONE, /**< the trapped instruction is complete (emulated,
+			        skipped, executed, its syscall returned): run
+			        freely; during a user's step the thread stays
+			        stopped and the step ends there */
+	EVENT_RESUME_INSN, /**< the instruction at rip (at a syscall-entry stop:
+			        the syscall) still has to run, delivering `signo`
+			        at a signal stop: run freely; during a user's
+			        step, one single step whose stop comes back */
+};
+
+/* ---- trigger.c: resuming ---- */
+/** Resume thread `tid` at the end of a pass (kinds' finish()): freely, or
+ *  as a user's step of that thread requires (see enum event_resume_how).
+ *  Kinds that need one more stop of their own (target_resume_step,
+ *  target_stop_queue, TARGET_RESUME_SYSCALL) call the target directly: in
+ *  a user's step that stop is waited for and offered again. */
+int event_resume(struct event_table *tab, pid_t tid, enum event_resume_how how,
+		 int signo) HD_MUST_CHECK;
+/** true while a user's single step of `tid` is being handled. */
+bool event_stepping(const struct event_table *tab, pid_t tid);
+/** true when the threads other than the occurrence's are known to be
+ *  stopped and the caller resumes them (a user's step, event_continue()). */
+bool event_others_stopped(const struct event_table *tab);
 
 /* ---- kind_epthook.c ---- */
 /** One stop per event: at an !epthook stop whose events are all in-target

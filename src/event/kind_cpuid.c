@@ -137,7 +137,7 @@ static int finish(struct event_table *tab, struct event_occ *occ, bool sc, bool 
 			return target_stop_queue(tab->t, &again);
 		}
 	}
-	return target_resume(tab->t, occ->tid, TARGET_RESUME_CONT, 0);
+	return event_resume(tab, occ->tid, EVENT_RESUME_DONE, 0);
 }
 
 const struct event_kind_ops event_ops_cpuid = {

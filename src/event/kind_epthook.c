@@ -201,7 +201,7 @@ static int finish(struct event_table *tab, struct event_occ *occ, bool sc, bool 
 {
 	(void)sc;
 	(void)post;
-	return target_resume(tab->t, occ->tid, TARGET_RESUME_CONT, 0);
+	return event_resume(tab, occ->tid, EVENT_RESUME_INSN, 0);
 }
 
 static void reset(struct event_table *tab)

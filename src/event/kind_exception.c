@@ -102,7 +102,7 @@ static int finish(struct event_table *tab, struct event_occ *occ, bool sc, bool 
 {
 	int signo = sc ? 0 : (int)occ->key;
 	if (occ->stage == EVENT_STAGE_POST)
-		return target_resume(tab->t, occ->tid, TARGET_RESUME_CONT, 0);
+		return event_resume(tab, occ->tid, EVENT_RESUME_DONE, 0);
 	if (post) {
 		/* deliver with a single step: the stop after it is the post pass */
 		struct post *p = hd_xcalloc(1, sizeof(*p));
@@ -112,7 +112,9 @@ static int finish(struct event_table *tab, struct event_occ *occ, bool sc, bool 
 		*posts(tab) = p;
 		return target_resume_step(tab->t, occ->tid, signo);
 	}
-	return target_resume(tab->t, occ->tid, TARGET_RESUME_CONT, signo);
+	/* suppressed: the thread stands where the signal left it (a step ends
+	 * there); else the delivery (a step ends at the handler) */
+	return event_resume(tab, occ->tid, signo ? EVENT_RESUME_INSN : EVENT_RESUME_DONE, signo);
 }
 
 static void reset(struct event_table *tab)

@@ -6,24 +6,26 @@
 ** Two mechanisms.
 **
 ** Debug registers, for r/w/rw ranges that split into at most 4 aligned
-** pieces of 1, 2, 4 or 8 bytes (and free slots). x86 has no read-only
-** watchpoint: `r` watches reads and writes, like `rw`. The CPU reports the
-** access after the instruction ran, so hdbg keeps a copy of the watched
-** bytes: in the pre stage the memory shows its old bytes again (rip is
-** already past the instruction); sc keeps the old bytes (a write is
-** undone; a read cannot be); otherwise the new bytes are put back and the
-** post stage sees them. Context = the watched piece's address.
+** pieces of 1, 2, 4 or 8 bytes (and free slots). The CPU reports the
+** access after the instruction ran and has no read-only watchpoint, so
+** hdbg keeps a copy of the watched bytes: changed bytes mean a write,
+** unchanged ones a read. For a write, the pre stage sees the old bytes
+** again (rip is already past the instruction); sc keeps them (the write is
+** undone; a read cannot be); otherwise the new bytes are put back (also
+** when the occurrence is abandoned) and the post stage sees them.
+** Context = the watched piece's address.
 **
 ** Page protection otherwise (and for x): mprotect in the target removes
 ** the access from the pages of the range; a fault (SIGSEGV, SEGV_ACCERR)
 ** on such a page inside the range and of a wanted kind is an occurrence
-** (context = si_addr), before the access: sc skips the instruction; else
-** the page gets its protection back for one single step of the thread,
-** then is protected again (post stage after the step). Faults on those
-** pages outside the range are run the same way without events. While one
-** access is stepped, other threads may touch the page unseen; a syscall
-** writing into a protected range fails with EFAULT (the kernel does not
-** fault). Protections are restored when the event is disabled or cleared
+** (context = si_addr; the instruction is decoded to tell a read from a
+** write), before the access: sc skips the instruction; else
+** the page gets its protection back for one single step of the thread
+** (waited for at once, the other threads stopped meanwhile so that none
+** touches the open page unseen, then resumed), then is protected again (post stage after
+** the step). Faults on those pages outside the range are run the same way
+** without events. A syscall writing into a protected range fails with
+** EFAULT (the kernel does not fault). Protections are restored when the event is disabled or cleared
 ** and before detach.
 */
 #include <signal.h>
@@ -39,8 +41,7 @@
 
 enum { A_R = 1, A_W = 2, A_X = 4 };
 /* occ->aux[0]: the mechanism; aux[2]: the access kinds (A_*) the
- * occurrence can be; DR: aux[1] = piece length, aux[3] = its new bytes;
- * PP: aux[1] = the page. */
+ * occurrence can be; PP: aux[1] = the page. */
 enum { M_DR = 1, M_PP = 2, M_STEP = 3 };
 
 struct watch {         /* e->kdata */
@@ -61,25 +62,25 @@ struct page {
 	struct page *next;
 };
 
-struct stepping {      /* a thread running one access on an open page */
-	pid_t tid;
-	uint64_t page;
-	uint64_t context;
-	bool post;
-	struct stepping *next;
-};
-
-struct drpost {        /* a queued post pass of a debug-register hit */
+struct drpost {        /* the queued stop after a hit: post pass or none */
 	pid_t tid;
 	uint64_t context;
+	bool post;         /* a post pass; else the end of a page's step */
 	struct drpost *next;
 };
 
 struct state {
 	struct page *pages;
-	struct stepping *steps;
 	struct drpost *posts;
+	struct {           /* new bytes of a debug-register hit, shown old */
+		bool on;
+		uint64_t addr, bytes;
+		size_t len;
+	} wb;
 };
+
+static void wb_flush(struct event_table *tab);
+static void shadows_update(struct event_table *tab, uint64_t addr, const void *bytes, size_t len);
 
 static struct state *st_get(struct event_table *tab)
 {
@@ -351,6 +352,7 @@ static int arm(struct event_table *tab, struct event *e, pid_t tid)
 static void disarm(struct event_table *tab, struct event *e)
 {
 	struct watch *w = e->kdata;
+	wb_flush(tab); /* a hit left unfinished (detach while paused): its write is done */
 	if (w->dr) {
 		dr_free(tab, w);
 		return;
@@ -362,8 +364,20 @@ static void disarm(struct event_table *tab, struct event *e)
 
 /* ---- occurrences ---- */
 
+/* Put back the new bytes of a hit whose pre stage showed the old ones. */
+static void wb_flush(struct event_table *tab)
+{
+	struct state *s = tab->kstate[EVENT_KIND_MONITOR];
+	if (!s || !s->wb.on)
+		return;
+	s->wb.on = false;
+	IGNORE_RC(target_mem_write(tab->t, s->wb.addr, &s->wb.bytes, s->wb.len));
+	shadows_update(tab, s->wb.addr, &s->wb.bytes, s->wb.len);
+}
+
 static bool claim_dr(struct event_table *tab, const struct target_stop *st, struct event_occ *occ)
 {
+	struct state *s = st_get(tab);
 	for (int i = 0; i < tab->n; i++) {
 		struct event *e = tab->v[i];
 		struct watch *w = e->kdata;
@@ -376,12 +390,19 @@ static bool claim_dr(struct event_table *tab, const struct target_stop *st, stru
 			size_t len = (size_t)w->slen[k];
 			if (target_mem_read(tab->t, w->saddr[k], &now, len) < 0)
 				return false;
-			/* the pre stage sees the bytes from before the access */
-			IGNORE_RC(target_mem_write(tab->t, w->saddr[k], w->shadow[k], len));
+			/* changed bytes: a write (whose pre stage sees the bytes
+			 * from before it); else a read (or a write of the same
+			 * bytes, which nothing can tell from a read) */
+			bool changed = memcmp(&now, w->shadow[k], len) != 0;
+			if (changed) {
+				IGNORE_RC(target_mem_write(tab->t, w->saddr[k], w->shadow[k], len));
+				s->wb.on = true;
+				s->wb.addr = w->saddr[k];
+				s->wb.bytes = now;
+				s->wb.len = len;
+			}
 			occ->aux[0] = M_DR;
-			occ->aux[1] = len;
-			occ->aux[2] = A_R | A_W; /* a data breakpoint: either */
-			occ->aux[3] = now;
+			occ->aux[2] = (uint64_t)(changed || e->param[2] == A_W ? A_W : A_R);
 			occ->context = occ->key = w->saddr[k];
 			return true;
 		}
@@ -416,8 +437,15 @@ static bool claim_fault(struct event_table *tab, const struct target_stop *st,
 		return false;
 	int removed = removed_on(tab, p->addr);
 	/* what the access was: a fetch at rip, a write if only writing is
-	 * forbidden, else a read or a write */
-	int kind = addr == r.rip ? A_X : removed & A_R ? A_R | A_W : A_W;
+	 * forbidden, else what the instruction does to memory (both when it
+	 * cannot be decoded) */
+	int kind = A_W;
+	if (addr == r.rip) {
+		kind = A_X;
+	} else if (removed & A_R) {
+		int rw = target_insn_mem_access(tab->t, st->tid);
+		kind = rw > 0 ? (rw & 1 ? A_R : 0) | (rw & 2 ? A_W : 0) : A_R | A_W;
+	}
 	occ->aux[0] = M_PP;
 	occ->aux[1] = p->addr;
 	occ->aux[2] = (uint64_t)kind;
@@ -425,11 +453,31 @@ static bool claim_fault(struct event_table *tab, const struct target_stop *st,
 	return true;
 }
 
+/* Resume the threads stopped for a step on an open page (those with a
+ * stop still to report stay stopped until it is reported). */
+static void thaw_others(struct event_table *tab, pid_t tid)
+{
+	int n, cap = 64;
+	pid_t *v = NULL;
+	for (;;) {
+		v = hd_xrealloc(v, (size_t)cap * sizeof(*v));
+		n = target_threads(tab->t, v, cap);
+		if (n < cap)
+			break;
+		cap *= 2;
+	}
+	for (int i = 0; i < n; i++)
+		if (v[i] != tid)
+			IGNORE_RC(target_resume(tab->t, v[i], TARGET_RESUME_CONT, 0));
+	free(v);
+}
+
 static bool claim(struct event_table *tab, const struct target_stop *st, struct event_occ *occ)
 {
 	struct state *s = tab->kstate[EVENT_KIND_MONITOR];
 	if (!s)
 		return false;
+	wb_flush(tab); /* an occurrence dropped before its end */
 	if (st->kind == TARGET_STOP_HWBP)
 		return claim_dr(tab, st, occ);
 	if (st->kind == TARGET_STOP_SIGNAL)
@@ -440,27 +488,12 @@ static bool claim(struct event_table *tab, const struct target_stop *st, struct 
 		struct drpost *d = *pp;
 		if (d->tid != st->tid)
 			continue;
-		occ->stage = EVENT_STAGE_POST;
+		occ->stage = d->post ? EVENT_STAGE_POST : EVENT_STAGE_PRE;
 		occ->context = occ->key = d->context;
-		occ->aux[2] = A_R | A_W | A_X;
+		occ->aux[0] = d->post ? 0 : M_STEP;
+		occ->aux[2] = d->post ? (uint64_t)(A_R | A_W | A_X) : 0; /* 0: no events */
 		*pp = d->next;
 		free(d);
-		return true;
-	}
-	for (struct stepping **pp = &s->steps; *pp; pp = &(*pp)->next) {
-		struct stepping *g = *pp;
-		if (g->tid != st->tid)
-			continue;
-		*pp = g->next;
-		/* the access ran: protect the page again */
-		struct page *p = page_find(s, g->page);
-		if (p && p->cur != p->orig)
-			IGNORE_RC(target_mprotect(tab->t, st->tid, p->addr, PAGE, p->cur));
-		occ->aux[0] = M_STEP;
-		occ->stage = g->post ? EVENT_STAGE_POST : EVENT_STAGE_PRE;
-		occ->context = occ->key = g->context;
-		occ->aux[2] = g->post ? (uint64_t)(A_R | A_W | A_X) : 0; /* 0: no events */
-		free(g);
 		return true;
 	}
 	return false;
@@ -472,48 +505,79 @@ static bool match(const struct event *e, const struct event_occ *occ)
 	       occ->key <= e->param[1];
 }
 
+static void post_queue(struct state *s, pid_t tid, uint64_t context, bool post)
+{
+	struct drpost *d = hd_xcalloc(1, sizeof(*d));
+	d->tid = tid;
+	d->context = context;
+	d->post = post;
+	d->next = s->posts;
+	s->posts = d;
+}
+
+/* The access runs with the page open for one single step of the thread,
+ * waited for here, while no other thread runs (their accesses would go
+ * unseen): they are stopped for it and resumed after it, unless they are
+ * stopped already (a user's step, `g` from a break: the caller resumes them). */
 static int finish_pp(struct event_table *tab, struct event_occ *occ, bool sc, bool post)
 {
 	struct state *s = st_get(tab);
-	if (sc)
-		return target_insn_skip(tab->t, occ->tid) < 0
-			       ? -HD_E_DECODE
-			       : target_resume(tab->t, occ->tid, TARGET_RESUME_CONT, 0);
+	struct target_stop st;
+	pid_t tid = occ->tid;
+	if (sc) { /* the access never happens */
+		TRY(target_insn_skip(tab->t, tid));
+		return event_resume(tab, tid, EVENT_RESUME_DONE, 0);
+	}
+	bool freeze = !event_others_stopped(tab);
+	if (freeze)
+		TRY(target_stop_all(tab->t));
 	struct page *p = page_find(s, occ->aux[1]);
-	if (p)
-		TRY(target_mprotect(tab->t, occ->tid, p->addr, PAGE, p->orig));
-	struct stepping *g = hd_xcalloc(1, sizeof(*g));
-	g->tid = occ->tid;
-	g->page = occ->aux[1];
-	g->context = occ->context;
-	g->post = post;
-	g->next = s->steps;
-	s->steps = g;
-	return target_resume_step(tab->t, occ->tid, 0);
+	int rc = p ? target_mprotect(tab->t, tid, p->addr, PAGE, p->orig) : 0;
+	if (rc == 0)
+		rc = target_resume_step(tab->t, tid, 0);
+	if (rc == 0)
+		rc = target_wait_thread(tab->t, tid, &st);
+	if (rc == 0 && st.kind == TARGET_STOP_INTERRUPT)
+		return target_stop_queue(tab->t, &st); /* Ctrl-C: all stopped */
+	/* the access ran (or a signal came first): protect the page again */
+	if (p && p->cur != p->orig)
+		IGNORE_RC(target_mprotect(tab->t, tid, p->addr, PAGE, p->cur));
+	if (freeze)
+		thaw_others(tab, tid);
+	if (rc < 0)
+		return rc;
+	if (st.kind != TARGET_STOP_STEP) {
+		/* a signal before the access, an exit...: reported as usual (a
+		 * signal's handler returns to the access, which faults again) */
+		if (st.kind == TARGET_STOP_EXITED || st.kind == TARGET_STOP_KILLED ||
+		    st.kind == TARGET_STOP_THREAD_EXIT)
+			return -HD_E_EXITED;
+		return target_stop_queue(tab->t, &st);
+	}
+	/* the step's stop is reported: the post pass, or its end */
+	post_queue(s, tid, occ->context, post);
+	return target_stop_queue(tab->t, &st);
 }
 
 static int finish(struct event_table *tab, struct event_occ *occ, bool sc, bool post)
 {
 	struct state *s = st_get(tab);
 	if (occ->stage == EVENT_STAGE_POST || occ->aux[0] == M_STEP)
-		return target_resume(tab->t, occ->tid, TARGET_RESUME_CONT, 0);
+		return event_resume(tab, occ->tid, EVENT_RESUME_DONE, 0);
 	if (occ->aux[0] == M_PP)
 		return finish_pp(tab, occ, sc, post);
-	/* debug registers: the access already ran; its old bytes are shown */
-	if (!sc) {
-		IGNORE_RC(target_mem_write(tab->t, occ->context, &occ->aux[3], occ->aux[1]));
-		shadows_update(tab, occ->context, &occ->aux[3], occ->aux[1]);
-	}
+	/* debug registers: the access already ran; a write's old bytes are
+	 * shown until now; sc keeps them (the write undone) */
+	if (sc)
+		s->wb.on = false;
+	else
+		wb_flush(tab);
 	if (post) {
-		struct drpost *d = hd_xcalloc(1, sizeof(*d));
 		struct target_stop again = {.kind = TARGET_STOP_STEP, .tid = occ->tid};
-		d->tid = occ->tid;
-		d->context = occ->context;
-		d->next = s->posts;
-		s->posts = d;
+		post_queue(s, occ->tid, occ->context, true);
 		return target_stop_queue(tab->t, &again);
 	}
-	return target_resume(tab->t, occ->tid, TARGET_RESUME_CONT, 0);
+	return event_resume(tab, occ->tid, EVENT_RESUME_DONE, 0);
 }
 
 static void reset(struct event_table *tab)
@@ -525,11 +589,6 @@ static void reset(struct event_table *tab)
 		struct page *n = s->pages->next;
 		free(s->pages);
 		s->pages = n;
-	}
-	while (s->steps) {
-		struct stepping *n = s->steps->next;
-		free(s->steps);
-		s->steps = n;
 	}
 	while (s->posts) {
 		struct drpost *n = s->posts->next;

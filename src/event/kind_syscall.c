@@ -105,11 +105,17 @@ static int parse(struct event_parse *p, struct event *e)
 	}
 	e->param[0] = nr;
 	e->param[1] = nr != 0xffffffff; /* a specific number */
-	if (p->tab->t && target_is_attached(p->tab->t) && target_syscall_trace(p->tab->t, true) < 0) {
-		hd_buf_printf(p->out, "err, %s on an attached process needs syscall-stop tracing, "
-			      "which this build's target layer lacks (a seccomp filter cannot be "
-			      "removed at detach)\n", cmd);
-		return -HD_E_UNSUPPORTED;
+	struct target *t = p->tab->t;
+	if (t && target_is_attached(t)) {
+		/* can the target layer trace syscall stops? (state put back) */
+		const struct state *s = p->tab->kstate[EVENT_KIND_SYSCALL];
+		if (target_syscall_trace(t, true) < 0) {
+			hd_buf_printf(p->out, "err, %s on an attached process needs syscall-stop "
+				      "tracing, which this build's target layer lacks (a seccomp "
+				      "filter cannot be removed at detach)\n", cmd);
+			return -HD_E_UNSUPPORTED;
+		}
+		IGNORE_RC(target_syscall_trace(t, s && s->systrace > 0));
 	}
 	return 0;
 }
@@ -203,11 +209,12 @@ static bool claim_syscall(struct event_table *tab, const struct target_stop *st,
 	if (th)
 		thr_del(s, st->tid); /* an exit stop that never came */
 	/* Scripts see the number in rax, as at a SYSCALL instruction (the
-	 * kernel has put -ENOSYS there; it ignores rax until it returns). */
+	 * kernel has put -ENOSYS there; it ignores rax until it returns, so
+	 * only hdbg's view changes: no extra ptrace call). */
 	if (wanted(tab, EVENT_KIND_SYSCALL, st->sysno) &&
 	    target_regs_get(tab->t, st->tid, &r) == 0 && r.rax != r.orig_rax) {
 		r.rax = r.orig_rax;
-		IGNORE_RC(target_regs_set(tab->t, st->tid, &r));
+		IGNORE_RC(target_regs_view(tab->t, st->tid, &r));
 	}
 	return true;
 }
@@ -248,7 +255,7 @@ static int finish_syscall(struct event_table *tab, struct event_occ *occ, bool s
 			return target_stop_queue(tab->t, &again);
 		}
 		thr_del(s, tid);
-		return target_resume(tab->t, tid, TARGET_RESUME_CONT, 0);
+		return event_resume(tab, tid, EVENT_RESUME_DONE, 0);
 	}
 	bool at = target_at_syscall(tab->t, tid);
 	if (sc) {
@@ -258,7 +265,8 @@ static int finish_syscall(struct event_table *tab, struct event_occ *occ, bool s
 			r.orig_rax = (uint64_t)-1;
 			TRY(target_regs_set(tab->t, tid, &r));
 		}
-		return target_resume(tab->t, tid, TARGET_RESUME_CONT, 0);
+		/* at the entry the kernel still has to return from it */
+		return event_resume(tab, tid, at ? EVENT_RESUME_INSN : EVENT_RESUME_DONE, 0);
 	}
 	int flags = (post ? F_POST : 0) |
 		    (!occ->aux[1] && wanted(tab, EVENT_KIND_SYSRET, nr) ? F_SYSRET : 0);
@@ -272,14 +280,14 @@ static int finish_syscall(struct event_table *tab, struct event_occ *occ, bool s
 	}
 	if (!flags) {
 		thr_del(s, tid);
-		return target_resume(tab->t, tid, TARGET_RESUME_CONT, 0);
+		return event_resume(tab, tid, EVENT_RESUME_INSN, 0);
 	}
 	struct thr *th = thr_get(s, tid, true);
 	th->flags = flags;
 	th->sysno = nr;
-	return target_resume(tab->t, tid,
-			     flags & (F_POST | F_SYSRET) ? TARGET_RESUME_SYSCALL : TARGET_RESUME_CONT,
-			     0);
+	if (flags & (F_POST | F_SYSRET)) /* its exit stop comes next, also in a step */
+		return target_resume(tab->t, tid, TARGET_RESUME_SYSCALL, 0);
+	return event_resume(tab, tid, EVENT_RESUME_INSN, 0);
 }
 
 const struct event_kind_ops event_ops_syscall = {
@@ -313,7 +321,7 @@ static int finish_sysret(struct event_table *tab, struct event_occ *occ, bool sc
 	(void)post;
 	struct state *s = st_get(tab);
 	thr_del(s, occ->tid);
-	return target_resume(tab->t, occ->tid, TARGET_RESUME_CONT, 0);
+	return event_resume(tab, occ->tid, EVENT_RESUME_DONE, 0);
 }
 
 const struct event_kind_ops event_ops_sysret = {

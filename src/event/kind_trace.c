@@ -124,9 +124,10 @@ static int finish(struct event_table *tab, struct event_occ *occ, bool sc, bool 
 {
 	(void)sc;
 	(void)post;
-	if (find(tab, occ->tid))
+	/* a user's step ends at each traced instruction */
+	if (find(tab, occ->tid) && !event_stepping(tab, occ->tid))
 		return target_resume_step(tab->t, occ->tid, 0);
-	return target_resume(tab->t, occ->tid, TARGET_RESUME_CONT, 0);
+	return event_resume(tab, occ->tid, EVENT_RESUME_DONE, 0);
 }
 
 static void reset(struct event_table *tab)

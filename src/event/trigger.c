@@ -582,19 +582,11 @@ int event_occ_start(struct event_table *tab, const struct event_occ *occ,
 	return event_occ_continue(tab, occ, UINT32_MAX, v);
 }
 
-int event_handle_stop(struct event_table *tab, struct target *t, const struct target_stop *st,
-		      struct event_verdict *v)
+/* The kind that claims `st` starts its occurrence; v->kind NONE if none. */
+static int claim_start(struct event_table *tab, const struct target_stop *st,
+		       struct event_verdict *v)
 {
 	struct event_occ occ;
-
-	v->kind = EVENT_VERDICT_NONE;
-	v->tid = st->tid;
-	if (!tab->t || t != tab->t)
-		return 0;
-	/* !epthook events that run only in the target: one stop per event */
-	int rc = event_epthook_onestop(tab, st, v);
-	if (rc != 0)
-		return rc < 0 ? rc : 0;
 	for (int k = 0; k < EVENT_KIND_COUNT; k++) {
 		const struct event_kind_info *ki = event_kind_info((enum event_kind)k);
 		memset(&occ, 0, sizeof(occ));
@@ -607,6 +599,139 @@ int event_handle_stop(struct event_table *tab, struct target *t, const struct ta
 	return 0;
 }
 
+int event_handle_stop(struct event_table *tab, struct target *t, const struct target_stop *st,
+		      struct event_verdict *v)
+{
+	v->kind = EVENT_VERDICT_NONE;
+	v->tid = st->tid;
+	if (!tab->t || t != tab->t)
+		return 0;
+	/* !epthook events that run only in the target: one stop per event */
+	int rc = event_epthook_onestop(tab, st, v);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	return claim_start(tab, st, v);
+}
+
+/* ---- a user's single step ---- */
+
+bool event_stepping(const struct event_table *tab, pid_t tid)
+{
+	return tab->step_tid && tab->step_tid == tid;
+}
+
+bool event_others_stopped(const struct event_table *tab)
+{
+	return tab->step_tid || tab->continuing;
+}
+
+int event_resume(struct event_table *tab, pid_t tid, enum event_resume_how how, int signo)
+{
+	if (!event_stepping(tab, tid))
+		return target_resume(tab->t, tid, TARGET_RESUME_CONT, signo);
+	if (how == EVENT_RESUME_DONE) {
+		/* stays stopped: the step ends here; the signal of its stop
+		 * (a fault hdbg handled, a suppressed one) is not delivered by
+		 * the next resume */
+		IGNORE_RC(target_signal_set(tab->t, tid, 0));
+		tab->step_done = true;
+		return 0;
+	}
+	return target_resume_step(tab->t, tid, signo);
+}
+
+/* Bound on the passes of one step (a kind's step that faults again...). */
+#define STEP_PASSES 64
+
+/* The step of tab->step_tid after a finish (`wait`: the thread was let go
+ * on) or from stop `st`: offer each stop of the thread to the kinds until
+ * one completes the instruction, an event breaks, or a stop is nobody's. */
+static int step_loop(struct event_table *tab, struct target_stop *st, bool wait,
+		     struct event_verdict *v)
+{
+	pid_t tid = tab->step_tid;
+	int rc = 0;
+	for (int pass = 0; pass < STEP_PASSES; pass++) {
+		if (wait) {
+			rc = target_wait_thread(tab->t, tid, st);
+			if (rc < 0) {
+				hd_buf_printf(&v->text, "err, waiting for thread %d failed: %s\n",
+					      (int)tid, hd_strerror(rc));
+				return rc;
+			}
+		}
+		tab->step_done = false;
+		v->kind = EVENT_VERDICT_NONE;
+		rc = st->tid == tid ? claim_start(tab, st, v) : 0;
+		if (rc < 0)
+			return rc;
+		if (v->kind == EVENT_VERDICT_NONE) {
+			/* nobody's: a step that ended normally is the end */
+			if (st->kind == TARGET_STOP_STEP && st->tid == tid)
+				v->kind = EVENT_VERDICT_STEPPED;
+			return 0;
+		}
+		if (v->kind != EVENT_VERDICT_RESUMED)
+			return 0;
+		if (tab->step_done) {
+			v->kind = EVENT_VERDICT_STEPPED;
+			return 0;
+		}
+		wait = true; /* let go on: its next stop comes back here */
+	}
+	v->kind = EVENT_VERDICT_NONE;
+	return 0;
+}
+
+int event_handle_step_stop(struct event_table *tab, struct target *t, pid_t tid,
+			   struct target_stop *st, struct event_verdict *v)
+{
+	v->kind = EVENT_VERDICT_NONE;
+	v->tid = tid;
+	if (!tab->t || t != tab->t)
+		return 0;
+	tab->step_tid = tid;
+	int rc = step_loop(tab, st, false, v);
+	tab->step_tid = 0;
+	tab->step_done = false;
+	return rc;
+}
+
+int event_step_paused(struct event_table *tab, pid_t tid, struct target_stop *st,
+		      struct event_verdict *v)
+{
+	struct event_pending *p = &tab->pend;
+	v->kind = EVENT_VERDICT_NONE;
+	v->tid = tid;
+	memset(st, 0, sizeof(*st));
+	if (!tab->t || !p->active || p->occ.tid != tid)
+		return 0;
+	/* the rest of the occurrence is dropped; its instruction completes */
+	struct event_occ occ = p->occ;
+	const struct event_kind_info *ki = event_kind_info(occ.kind);
+	bool sc = ki->sc && occ.stage == EVENT_STAGE_PRE && p->sc;
+	event_pending_drop(tab);
+	tab->step_tid = tid;
+	tab->step_done = false;
+	int rc = 0;
+	if (ki->ops && ki->ops->finish)
+		rc = ki->ops->finish(tab, &occ, sc, false);
+	else
+		rc = event_resume(tab, tid, EVENT_RESUME_INSN, 0);
+	if (rc < 0) {
+		hd_buf_printf(&v->text, "err, cannot step thread %d: %s\n", (int)tid,
+			      hd_strerror(rc));
+	} else if (tab->step_done) {
+		v->kind = EVENT_VERDICT_STEPPED;
+	} else {
+		v->kind = EVENT_VERDICT_RESUMED;
+		rc = step_loop(tab, st, true, v);
+	}
+	tab->step_tid = 0;
+	tab->step_done = false;
+	return rc;
+}
+
 bool event_paused(const struct event_table *tab)
 {
 	return tab->pend.active;
@@ -617,7 +742,10 @@ int event_continue(struct event_table *tab, struct event_verdict *v)
 	v->kind = EVENT_VERDICT_NONE;
 	if (!tab->pend.active || !tab->t)
 		return 0;
-	return proceed(tab, v);
+	tab->continuing = true;
+	int rc = proceed(tab, v);
+	tab->continuing = false;
+	return rc;
 }
 
 void event_pending_drop(struct event_table *tab)

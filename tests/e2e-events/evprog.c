@@ -4,9 +4,17 @@
  *                         1 ms); "done sum=S" with S = 21 R (R - 1) / 2 + 15 R
  *                         (fN(i) = (N + 1) i + N); attachable
  *   evprog sys N          N x getppid, 1 x getpid: "getppid=R" per call
+ *   evprog sysloop N      "ready PID", then N x (getppid, sleep 1 ms);
+ *                         "done bad=B" (B: getppid calls that failed)
+ *   evprog tscloop N      "ready PID", then N x (rdtsc, sleep 1 ms);
+ *                         "done zero=Z"
+ *   evprog writeloop N    "ready PID", then N x (watched += 1, sleep 1 ms);
+ *                         "done watched=N"
  *   evprog signal N       raises SIGUSR1 N times: "handled=K"
- *   evprog tsc N          N x rdtsc: "tsc zero=Z" (reads that returned 0)
- *   evprog cpuid          cpuid leaf 0: "cpuid0 eax=A"
+ *   evprog segv           a store to address 0 (SIGSEGV), then "survived"
+ *   evprog tsc N          N x rdtsc in read_tsc(), 1 x rdtscp in read_tscp():
+ *                         "tsc zero=Z tscp zero=Z2" (reads that returned 0)
+ *   evprog cpuid          cpuid leaf 0 in read_cpuid0(): "cpuid0 eax=A"
  *   evprog write N        N writes of i to `watched`: "watched=V"
  *   evprog trace          calls tiny() (4 instructions): "tiny=R"
  */
@@ -14,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,11 +50,31 @@ static void on_usr1(int sig)
 	handled++;
 }
 
-static unsigned long long rdtsc(void)
+/* stores to address 0: SIGSEGV at `fault_store` */
+__attribute__((noinline)) void fault(void)
+{
+	__asm__ volatile(".globl fault_store\nfault_store: movl $1, 0" ::: "memory");
+}
+
+__attribute__((noinline)) unsigned long long read_tsc(void)
 {
 	unsigned int lo, hi;
 	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
 	return (unsigned long long)hi << 32 | lo;
+}
+
+__attribute__((noinline)) unsigned long long read_tscp(void)
+{
+	unsigned int lo, hi, aux;
+	__asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux));
+	return (unsigned long long)hi << 32 | lo;
+}
+
+__attribute__((noinline)) unsigned int read_cpuid0(void)
+{
+	unsigned int a = 0, b, c, d;
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "=c"(c), "=d"(d));
+	return a;
 }
 
 static int hooks(long rounds)
@@ -66,12 +95,49 @@ int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
 	long n = argc > 2 ? strtol(argv[2], NULL, 0) : 1;
+	setvbuf(stdout, NULL, _IOLBF, 0); /* in order with hdbg's output */
+	/* attachable by hdbg under Yama ptrace_scope 1 (fails harmlessly
+	 * without Yama) */
+	prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
 	if (!strcmp(mode, "hooks"))
 		return hooks(n);
 	if (!strcmp(mode, "sys")) {
 		for (long i = 0; i < n; i++)
 			printf("getppid=%ld\n", syscall(SYS_getppid));
 		printf("getpid_ok=%d\n", syscall(SYS_getpid) == getpid());
+		return 0;
+	}
+	if (!strcmp(mode, "sysloop")) {
+		struct timespec ms = {0, 1000000};
+		int bad = 0;
+		printf("ready %d\n", (int)getpid());
+		fflush(stdout);
+		for (long i = 0; i < n; i++) {
+			bad += syscall(SYS_getppid) <= 0;
+			nanosleep(&ms, NULL);
+		}
+		printf("done bad=%d\n", bad);
+		return 0;
+	}
+	if (!strcmp(mode, "tscloop")) {
+		struct timespec ms = {0, 1000000};
+		int zero = 0;
+		printf("ready %d\n", (int)getpid());
+		for (long i = 0; i < n; i++) {
+			zero += read_tsc() == 0;
+			nanosleep(&ms, NULL);
+		}
+		printf("done zero=%d\n", zero);
+		return 0;
+	}
+	if (!strcmp(mode, "writeloop")) {
+		struct timespec ms = {0, 1000000};
+		printf("ready %d\n", (int)getpid());
+		for (long i = 0; i < n; i++) {
+			watched = watched + 1;
+			nanosleep(&ms, NULL);
+		}
+		printf("done watched=%ld\n", watched);
 		return 0;
 	}
 	if (!strcmp(mode, "signal")) {
@@ -81,17 +147,20 @@ int main(int argc, char **argv)
 		printf("handled=%d\n", (int)handled);
 		return 0;
 	}
+	if (!strcmp(mode, "segv")) {
+		fault();
+		printf("survived\n");
+		return 0;
+	}
 	if (!strcmp(mode, "tsc")) {
 		int zero = 0;
 		for (long i = 0; i < n; i++)
-			zero += rdtsc() == 0;
-		printf("tsc zero=%d\n", zero);
+			zero += read_tsc() == 0;
+		printf("tsc zero=%d tscp zero=%d\n", zero, read_tscp() == 0);
 		return 0;
 	}
 	if (!strcmp(mode, "cpuid")) {
-		unsigned int a = 0, b, c, d;
-		__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "=c"(c), "=d"(d));
-		printf("cpuid0 eax=%x\n", a);
+		printf("cpuid0 eax=%x\n", read_cpuid0());
 		return 0;
 	}
 	if (!strcmp(mode, "write")) {
@@ -104,6 +173,6 @@ int main(int argc, char **argv)
 		printf("tiny=%ld\n", tiny(n));
 		return 0;
 	}
-	fprintf(stderr, "usage: evprog hooks|sys|signal|tsc|cpuid|write|trace [N]\n");
+	fprintf(stderr, "usage: evprog hooks|sys|sysloop|tscloop|writeloop|signal|segv|tsc|cpuid|write|trace [N]\n");
 	return 2;
 }

@@ -13,9 +13,14 @@ failed=0
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 TMPD=$(mktemp -d)
 cleanup_pids=()
+# at exit: end the debuggees and hdbg sessions this test started and that
+# still run (a pid is checked against its program: pids are reused)
 cleanup() {
-	local p
-	for p in "${cleanup_pids[@]}"; do kill "$p" 2>/dev/null; done
+	local p exe
+	for p in "${cleanup_pids[@]}"; do
+		exe=$(readlink "/proc/$p/exe" 2>/dev/null) || continue
+		case $exe in "$(readlink -f "$P")" | "$(readlink -f "$HDBG")" | */timeout) kill "$p" ;; esac
+	done
 	rm -rf "$TMPD"
 }
 trap cleanup EXIT
@@ -23,12 +28,6 @@ trap cleanup EXIT
 # hd ARGS...: hdbg in batch mode without banner, stderr merged, bounded time.
 hd() {
 	timeout 30 "$HDBG" --batch -q "$@" 2>&1
-}
-
-# norm: stable text: pids and 16-digit addresses replaced.
-norm() {
-	sed -E -e 's/process [0-9]+/process PID/g' -e 's/thread [0-9]+/thread TID/g' \
-	       -e 's/\b[0-9a-f]{16}\b/ADDR/g'
 }
 
 # normi: pids and the address that starts an instruction line replaced.

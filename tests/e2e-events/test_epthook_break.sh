@@ -3,7 +3,9 @@
 # `event 0x<id> triggered (pre)` and the instruction at the hooked address,
 # the registers of the call, the pseudo-registers of the event at the
 # prompt, `g` continues; two events on one address break newest first in
-# the same occurrence; the int3 form (more than 4 hooks) behaves the same.
+# the same occurrence; symbol+offset addresses; `t` from the break runs the
+# hooked instruction; pause() in a script; three threads hitting one hook
+# (no break lost); the int3 form (more than 4 hooks) behaves the same.
 source "$(dirname "$0")/lib.sh" "$@"
 S=$T/poolsim
 LINE=$(grep -n 'ExAllocatePoolWithTag(int PoolType' "$E2EV_SRC/../targets/poolsim.c" | cut -d: -f1)
@@ -59,6 +61,69 @@ ADDR 4889e5           mov rbp, rsp
 Evaluate expression: $D = $(printf '%016x' $D)
 Evaluate expression: 0 = 0000000000000000
 $CALL
+process PID exited with status 0
+X
+
+# numbers are hex by default (0x, 0n decimal as in HyperDbg): a decimal
+# address without 0n is another (unmapped) address
+A=$(sym_off "$T/simple" add)
+out=$(hd -c "!epthook $((16#$A)) script { printf(\"no\n\"); }" \
+	-c "!epthook 0n$((16#$A)) script { printf(\"dec %x\n\", \$event_id); }" \
+	-c "!epthook 0x$A script { printf(\"0x %x\n\", \$event_id); }" \
+	-c "!epthook $(printf %x $((16#$A))) script { printf(\"hex %x\n\", \$event_id); }" \
+	-c "!epthook simple!add script { printf(\"sym %x\n\", \$event_id); }" -c g -- "$T/simple" 1)
+expect "number forms" "$(skip_start <<<"$out" | normi)" <<X
+error: err, cannot arm event 0x0 (!epthook): address not readable
+sym 3
+hex 2
+0x 1
+dec 0
+Hello world ! sum=6 counter=1
+process PID exited with status 0
+X
+
+# `t` from the break runs the hooked instruction (hardware and int3 hook)
+FILL=(-c '!epthook main script { }' -c '!epthook main+1 script { }' -c '!epthook main+4 script { }'
+	-c '!epthook main+6 script { }')
+for n in 0 4; do
+	fill=()
+	[ $n = 4 ] && fill=("${FILL[@]}")
+	out=$(hd "${fill[@]}" -c '!epthook ExAllocatePoolWithTag' -c g -c t -c '? @rip - ExAllocatePoolWithTag' \
+		-c 'events c all' -c g -- "$S" 2)
+	expect "t from the break (event $n)" "$(sed -n '/^event/,$p' <<<"$out" | grep -v '^;' | normi)" <<X
+event 0x$n triggered (pre)
+poolsim!ExAllocatePoolWithTag:
+ADDR 55               push rbp
+poolsim!ExAllocatePoolWithTag+0x1:
+ADDR 4889e5           mov rbp, rsp
+Evaluate expression: 1 = 0000000000000001
+$CALL
+$CALL
+process PID exited with status 0
+X
+done
+
+# pause() in a script: the script ends, then the thread breaks
+out=$(hd -c '!epthook ExAllocatePoolWithTag script { printf("before\n"); pause(); printf("after\n"); }' \
+	-c g -c '? $event_id' -c g -- "$S" 1)
+expect "pause()" "$(skip_start <<<"$out" | normi)" <<X
+before
+after
+$BREAK
+Evaluate expression: 0 = 0000000000000000
+$CALL
+process PID exited with status 0
+X
+
+# three threads hit the hook three times each: nine breaks, none lost, and
+# the program computes its total
+args=()
+for _ in $(seq 10); do args+=(-c g); done
+out=$(hd -c '!epthook step' "${args[@]}" -- "$T/threads" 3 3)
+expect_count "nine breaks" "$out" 9 '^event 0x0 triggered \(pre\)$'
+expect_count "nine at step" "$out" 9 '^threads!step:$'
+expect "threads: end" "$(tail -2 <<<"$out" | normi)" <<X
+threads=3 total=9
 process PID exited with status 0
 X
 

@@ -4,7 +4,8 @@
 # the tag HDB2 instead of HDBG), through an int3 hook too; conditions true
 # and false in hex and assembly; `buffer N` reaching rcx (NULL without it),
 # the context in r8; script before code in one event, newest event first;
-# crashing code reported and the target unharmed.
+# code clobbering every register; GUEST_REGS writes reaching the thread;
+# crashing code and conditions reported and the target unharmed.
 source "$(dirname "$0")/lib.sh" "$@"
 S=$T/poolsim
 SEED=488B5A404881FB484442477402EB0848C7424048444232C3
@@ -106,12 +107,55 @@ $(call HDB2)
 process PID exited with status 0
 X
 
-# --- crashing custom code: reported, registers restored, program goes on ---
-out=$(run 2 '!epthook ExAllocatePoolWithTag asm code { mov qword ptr [rdx+0x40], 0; mov qword ptr [0], 1 }')
-expect "crashing code" "$(sed -E 's/signal 11 at [0-9a-f]{16}/signal 11 at ADDR/' <<<"$out")" <<X
-err, the custom code of event 0x0 crashed (signal 11 at ADDR, address 0000000000000000); the thread's registers were restored
+# --- the code may clobber every general-purpose register and the flags:
+# hdbg restores them from GUEST_REGS (main keeps its loop state in
+# callee-saved registers; the function reads its arguments after the hook)
+CLOB='mov rax, -1; mov rbx, -1; mov rcx, -1; mov rdx, -1; mov rsi, -1; mov rdi, -1; mov rbp, -1; mov r8, -1; mov r9, -1; mov r10, -1; mov r11, -1; mov r12, -1; mov r13, -1; mov r14, -1; mov r15, -1; xor eax, eax; cmp rax, 1'
+expect "clobbering code" "$(run 3 "!epthook ExAllocatePoolWithTag asm code { $CLOB }")" <<X
 $(call HDBG)
-err, the custom code of event 0x0 crashed (signal 11 at ADDR, address 0000000000000000); the thread's registers were restored
+$(call HDBG)
+$(call HDBG)
+process PID exited with status 0
+X
+# a write to GUEST_REGS.rsi (the script's view of it too) reaches the thread
+expect "GUEST_REGS write reaches the script of an older event" "$(run 1 \
+	'!epthook ExAllocatePoolWithTag script { printf("rsi=%llx\n", @rsi); }' \
+	'!epthook ExAllocatePoolWithTag asm code { mov qword ptr [rdx+0x30], 0x1234 }')" <<X
+rsi=1234
+$(call HDBG)
+process PID exited with status 0
+X
+
+# --- crashing custom code or condition: reported, registers restored, the
+# program goes on; a crashing condition counts as false ---
+CRASH="the thread's registers were restored"
+crashnorm() { sed -E 's/signal ([0-9]+) at [0-9a-f]{16}, address [0-9a-f]{16}/signal \1 at ADDR, address ADDR/'; }
+# (the report of an occurrence that resumed by itself is printed after the
+# thread runs on, so it may come after the program's next line: the reports
+# and the program's lines are compared apart)
+out=$(run 2 '!epthook ExAllocatePoolWithTag asm code { mov qword ptr [rdx+0x40], 0; mov qword ptr [0], 1 }')
+expect "crashing code: reports" "$(grep '^err,' <<<"$out" | crashnorm)" <<X
+err, the custom code of event 0x0 crashed (signal 11 at ADDR, address ADDR); $CRASH
+err, the custom code of event 0x0 crashed (signal 11 at ADDR, address ADDR); $CRASH
+X
+expect "crashing code: the program" "$(grep -v '^err,' <<<"$out")" <<X
+$(call HDBG)
+$(call HDBG)
+process PID exited with status 0
+X
+out=$(run 1 '!epthook ExAllocatePoolWithTag asm condition { ud2 } code { mov qword ptr [rdx+0x40], 0 }')
+expect "crashing condition: report" "$(grep '^err,' <<<"$out" | crashnorm)" <<X
+err, the condition of event 0x0 crashed (signal 4 at ADDR, address ADDR); $CRASH
+X
+expect "crashing condition: the program" "$(grep -v '^err,' <<<"$out")" <<X
+$(call HDBG)
+process PID exited with status 0
+X
+# the same reports when the occurrence goes on after a break (`g`)
+out=$(hd -c '!epthook ExAllocatePoolWithTag asm condition { ud2 } code { mov qword ptr [rdx+0x40], 0 }' \
+	-c '!epthook ExAllocatePoolWithTag' -c g -c g -- "$S" 1)
+expect "crashing condition after a break" "$(tail -3 <<<"$out" | crashnorm | normi)" <<X
+err, the condition of event 0x0 crashed (signal 4 at ADDR, address ADDR); $CRASH
 $(call HDBG)
 process PID exited with status 0
 X
