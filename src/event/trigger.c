@@ -535,6 +535,12 @@ static int proceed(struct event_table *tab, struct event_verdict *v)
 	tab->last_post = post;
 	if (rc < 0)
 		hd_buf_printf(&v->text, "err, running the actions failed: %s\n", hd_strerror(rc));
+	/* finish() lets the thread run on: what this occurrence has to say
+	 * (crash reports) goes out now, before the program's next output. */
+	if (v->text.len && tab->host.sink.write) {
+		tab->host.sink.write(tab->host.sink.ud, hd_buf_str(&v->text));
+		hd_buf_reset(&v->text);
+	}
 	if (ki->ops && ki->ops->finish) {
 		int frc = ki->ops->finish(tab, &p->occ, sc, post);
 		if (frc < 0) {
