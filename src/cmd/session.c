@@ -102,13 +102,16 @@ void cmd_out(struct cmd_session *s, const char *fmt, ...)
 
 int cmd_err(struct cmd_session *s, int rc, const char *fmt, ...)
 {
-	struct hd_buf b = {0};
+	struct hd_buf b = {0}, m = {0};
 	va_list ap;
-	hd_buf_printf(&b, "error: ");
 	va_start(ap, fmt);
-	hd_buf_vprintf(&b, fmt, ap);
+	hd_buf_vprintf(&m, fmt, ap);
 	va_end(ap);
-	hd_buf_printf(&b, "\n");
+	/* HyperDbg's own messages ("err, ...") are printed as HyperDbg prints them */
+	if (strncmp(hd_buf_str(&m), "err, ", 5) != 0)
+		hd_buf_printf(&b, "error: ");
+	hd_buf_printf(&b, "%s\n", hd_buf_str(&m));
+	hd_buf_free(&m);
 	emit(s, CMD_ERR, hd_buf_str(&b));
 	hd_buf_free(&b);
 	return rc < 0 ? rc : -HD_E_PARSE;

@@ -418,6 +418,16 @@ static int events_sc(struct event_table *tab, const char *v, struct hd_buf *out)
 			      "paused by an event\n");
 		return -HD_E_NOTFOUND;
 	}
+	const struct event_kind_info *ki = event_kind_info(tab->pend.occ.kind);
+	if (on && !ki->sc) {
+		hd_buf_printf(out, "err, short-circuiting is not supported by '%s'\n", ki->command);
+		return -HD_E_UNSUPPORTED;
+	}
+	if (on && tab->pend.occ.stage == EVENT_STAGE_POST) {
+		hd_buf_printf(out, "err, short-circuiting is not possible in the post stage: "
+			      "the event has already happened\n");
+		return -HD_E_UNSUPPORTED;
+	}
 	tab->pend.sc = on;
 	return 0;
 }

@@ -10,7 +10,8 @@ S=$T/poolsim
 A='!epthook ExAllocatePoolWithTag'
 call() { echo "ExAllocatePoolWithTag(PoolType=0, NumberOfBytes=0x40, Tag='$1')"; }
 
-# command<TAB>expected error line (after "error: ")
+# command<TAB>expected error line (after "error: ", which HyperDbg's own
+# "err, ..." messages do not get)
 cat >"$TMPD/cases" <<EOF
 $A code {90 9g}	please enter condition code in a hex notation
 $A condition {zz}	please enter condition code in a hex notation
@@ -58,6 +59,7 @@ $A output {x}	err, the name you entered, not found. Did you use 'output' command
 !vmcall	!vmcall does not apply to a user-mode target: vmcall exits to a hypervisor; hdbg debugs a Linux process, not a guest (in a process it faults with SIGILL)
 !xsetbv	!xsetbv does not apply to a user-mode target: xsetbv is a privileged instruction executed only by the kernel; a user-mode thread cannot execute it
 EOF
+errline() { case $1 in "err, "*) printf '%s' "$1" ;; *) printf 'error: %s' "$1" ;; esac; }
 cases=$(cat "$TMPD/cases")
 
 # --- batch: every case, one line each; nothing registered; the program
@@ -66,7 +68,7 @@ args=()
 want=""
 while IFS=$'\t' read -r c e; do
 	args+=(-c "$c")
-	want+="error: $e"$'\n'
+	want+="$(errline "$e")"$'\n'
 done <<<"$cases"
 out=$(hd "${args[@]}" -c events -c g -- "$S" 1)
 rc=$?
@@ -89,7 +91,7 @@ B=evprog!f5
 while IFS=$'\t' read -r c e; do
 	c=${c/$A/!epthook $B}
 	live "$c"
-	if [ "$LIVE_OUT" != "error: $e" ]; then
+	if [ "$LIVE_OUT" != "$(errline "$e")" ]; then
 		bad "live: $c: $LIVE_OUT"
 	fi
 done < <(grep -F "$A" <<<"$cases")

@@ -28,12 +28,12 @@ no active/disabled events
 2	(disabled)	    !epthook ExAllocatePoolWithTag buffer 10 code {90} 
 0	(enabled)	    !epthook ExAllocatePoolWithTag script { printf("zero\n"); } 
 2	(enabled)	    !epthook ExAllocatePoolWithTag buffer 10 code {90} 
-error: err, tag id is invalid (event 0x7 not found)
+err, tag id is invalid (event 0x7 not found)
 error: incorrect use of the 'events'
 $HELP
 error: please specify a correct hex value for tag id (event number)
 $HELP
-error: err, short-circuiting is only possible while the target is paused by an event
+err, short-circuiting is only possible while the target is paused by an event
 error: incorrect use of the 'events'
 $HELP
 X

@@ -64,9 +64,9 @@ X
 
 out=$(hd -c '!cpuid 100000000' -c '!cpuid 0 1' -c '!cpuid sc on stage post' -c events -- "$P" cpuid)
 expect "errors" "$(skip_start <<<"$out")" <<'X'
-error: err, the eax value '100000000' is invalid
+err, the eax value '100000000' is invalid
 error: unknown parameter '1'
-error: err, using the short-circuiting mechanism with 'post' or 'all' stage events doesn't make sense; it's not supported!
+err, using the short-circuiting mechanism with 'post' or 'all' stage events doesn't make sense; it's not supported!
 no active/disabled events 
 X
 finish

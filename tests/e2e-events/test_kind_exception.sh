@@ -77,9 +77,9 @@ X
 out=$(hd -c '!exception 41' -c '!exception a b' -c '!exception a sc on stage post' -c '!exception a code {9g}' \
 	-c events -- "$P" signal 1)
 expect "errors" "$(skip_start <<<"$out")" <<'X'
-error: err, the signal number '41' is invalid (1 to 0x40)
+err, the signal number '41' is invalid (1 to 0x40)
 error: unknown parameter 'b'
-error: err, using the short-circuiting mechanism with 'post' or 'all' stage events doesn't make sense; it's not supported!
+err, using the short-circuiting mechanism with 'post' or 'all' stage events doesn't make sense; it's not supported!
 error: please enter condition code in a hex notation
 no active/disabled events 
 X

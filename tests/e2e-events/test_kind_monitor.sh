@@ -109,7 +109,7 @@ error: incorrect use of the '!monitor'
 error: please choose the 'from' value first, then choose the 'to' value
 error: please choose the 'from' or 'to' values or specify the length
 error: incorrect use of the '!monitor'
-error: err, using the short-circuiting mechanism with 'post' or 'all' stage events doesn't make sense; it's not supported!
+err, using the short-circuiting mechanism with 'post' or 'all' stage events doesn't make sense; it's not supported!
 no active/disabled events 
 X
 

@@ -147,11 +147,11 @@ X
 out=$(hd -c '!syscall nosuchcall' -c '!sysret 100000000' -c '!syscall 6e sc on stage post' -c '!syscall 6e 6f' \
 	-c '!sysret 6e sc on' -c '!sysret 6e stage post' -c '!syscall 6e code {zz}' -c events -- "$P" sys 1)
 expect "errors" "$(skip_start <<<"$out")" <<'X'
-error: err, unknown system call 'nosuchcall' for '!syscall'
-error: err, the system call number '100000000' is invalid
-error: err, using the short-circuiting mechanism with 'post' or 'all' stage events doesn't make sense; it's not supported!
+err, unknown system call 'nosuchcall' for '!syscall'
+err, the system call number '100000000' is invalid
+err, using the short-circuiting mechanism with 'post' or 'all' stage events doesn't make sense; it's not supported!
 error: unknown parameter '6f'
-error: err, short-circuiting is not supported by '!sysret'
+err, short-circuiting is not supported by '!sysret'
 error: the utilization of 'post' or 'all' event calling stages is not meaningful for '!sysret'; therefore, this command does not support them
 error: please enter condition code in a hex notation
 no active/disabled events 

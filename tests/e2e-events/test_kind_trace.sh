@@ -41,8 +41,8 @@ X
 out=$(hd -c '!trace' -c '!trace step-out' -c '!trace sideways' -c '!trace step-in stage post' -c events -- "$P" trace 1)
 expect "errors" "$(skip_start <<<"$out")" <<'X'
 error: incorrect use of the '!trace'
-error: err, '!trace step-out' is not supported for a user-mode target; use '!trace step-in'
-error: err, unknown trace type 'sideways' (step-in)
+err, '!trace step-out' is not supported for a user-mode target; use '!trace step-in'
+err, unknown trace type 'sideways' (step-in)
 error: the utilization of 'post' or 'all' event calling stages is not meaningful for '!trace'; therefore, this command does not support them
 no active/disabled events 
 X

@@ -68,7 +68,7 @@ X
 out=$(hd -c '!tsc 1' -c '!tsc sc on stage all' -c events -- "$P" tsc 1)
 expect "errors" "$(skip_start <<<"$out")" <<'X'
 error: unknown parameter '1'
-error: err, using the short-circuiting mechanism with 'post' or 'all' stage events doesn't make sense; it's not supported!
+err, using the short-circuiting mechanism with 'post' or 'all' stage events doesn't make sense; it's not supported!
 no active/disabled events 
 X
 
