@@ -28,6 +28,7 @@
 ** EFAULT (the kernel does not fault). Protections are restored when the event is disabled or cleared
 ** and before detach.
 */
+#include <ctype.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,18 @@ static int attr_of(const char *s)
 	return a;
 }
 
+/* A short word of letters, as an attribute is (`q`, `rq`), not an address. */
+static bool looks_like_attr(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 3)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalpha((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
 static int eval(struct event_parse *p, const struct script_env *env, const char *text,
 		uint64_t *v)
 {
@@ -156,6 +169,11 @@ static int parse(struct event_parse *p, struct event *e)
 			return -HD_E_UNSUPPORTED;
 		} else if (nval < 2) {
 			val[nval++] = s;
+		} else if (!attr && looks_like_attr(p->tk[1].text)) {
+			/* three values, no attribute, and the first looks like one */
+			hd_buf_printf(p->out, "unknown attribute '%s' (r, w, x and their combinations "
+				      "such as rw)\n", p->tk[1].text);
+			return -HD_E_PARSE;
 		} else {
 			hd_buf_printf(p->out, "unknown parameter '%s'\n", s);
 			return -HD_E_PARSE;

@@ -234,6 +234,8 @@ static void test_bad_input(void **state)
 		{"!monitor w 2000 1000", "please choose the 'from' value first, then choose the 'to' "
 					 "value\n"},
 		{"!monitor 1000 2000 3000", "unknown parameter '3000'\n"},
+		{"!monitor q 1000 l 8", "unknown attribute 'q' (r, w, x and their combinations such "
+					"as rw)\n"},
 		{"!monitor 1000 l 20 pid 1", "please specify the attribute(s) that you want to "
 					     "monitor (r, w, x, rw, rx, wx, rwx)\n"},
 		{"!monitor w 1000 l zz", "err, you should enter a valid length\n"},
