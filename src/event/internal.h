@@ -61,6 +61,7 @@ struct event {
 	enum event_kind kind;
 	bool enabled;
 	bool cleared;      /**< removal deferred until the running actions end */
+	bool stale;        /**< its address text did not evaluate in this address space */
 	bool armed;
 	uint32_t pid, core;  /**< EVENT_ALL: any */
 	bool imm;

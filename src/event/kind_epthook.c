@@ -115,7 +115,7 @@ static int exec_rearm(struct event_table *tab, struct event *e, struct hd_buf *o
 	if (!e->kdata || script_eval_expr(e->kdata, NULL, tab->host.resolve, tab->host.resolve_ud,
 					  &addr, &d) < 0 || !addr) {
 		if (out)
-			hd_buf_printf(out, "err, couldn't resolve error at '%s' after execve\n",
+			hd_buf_printf(out, "err, couldn't resolve error at '%s' in the new program\n",
 				      e->kdata ? (const char *)e->kdata : "?");
 		return -HD_E_NOSYM;
 	}

@@ -229,7 +229,7 @@ static int exec_rearm(struct event_table *tab, struct event *e, struct hd_buf *o
 				      &to, &d);
 	if (rc < 0) {
 		if (out)
-			hd_buf_printf(out, "err, couldn't resolve error at '%s' after execve\n",
+			hd_buf_printf(out, "err, couldn't resolve error at '%s' in the new program\n",
 				      w->text[0]);
 		return -HD_E_NOSYM;
 	}

@@ -261,12 +261,37 @@ static int arm_all(struct event_table *tab, pid_t tid, struct hd_buf *out)
 	return first;
 }
 
+/* A new address space (execve, or another process after .restart): the
+ * kinds whose parameters are addresses evaluate their text again (ASLR,
+ * other libraries); an event that no longer evaluates is disabled. */
+static void reevaluate_all(struct event_table *tab, struct hd_buf *out)
+{
+	for (int i = 0; i < tab->n; i++) {
+		struct event *e = tab->v[i];
+		const struct event_kind_info *ki = event_kind_info(e->kind);
+		if (e->cleared || !ki->ops || !ki->ops->exec)
+			continue;
+		if (!e->enabled) {  /* evaluated when enabled */
+			e->stale = true;
+			continue;
+		}
+		e->stale = false;
+		if (ki->ops->exec(tab, e, out) < 0) {
+			e->enabled = false;
+			e->stale = true;
+			if (out)
+				hd_buf_printf(out, "event 0x%x disabled\n", e->id);
+		}
+	}
+}
+
 int event_target_set(struct event_table *tab, struct target *t, pid_t tid, struct hd_buf *out)
 {
 	forget_target(tab);
 	tab->t = t;
 	if (!t || !tid)
 		return 0;
+	reevaluate_all(tab, out);
 	return arm_all(tab, tid, out);
 }
 
@@ -293,17 +318,7 @@ int event_target_exec(struct event_table *tab, pid_t tid, struct hd_buf *out)
 	tab->t = t;
 	if (!t)
 		return 0;
-	for (int i = 0; i < tab->n; i++) {
-		struct event *e = tab->v[i];
-		const struct event_kind_info *ki = event_kind_info(e->kind);
-		if (e->cleared || !e->enabled || !ki->ops || !ki->ops->exec)
-			continue;
-		if (ki->ops->exec(tab, e, out) < 0) {
-			e->enabled = false;
-			if (out)
-				hd_buf_printf(out, "event 0x%x disabled\n", e->id);
-		}
-	}
+	reevaluate_all(tab, out);
 	return arm_all(tab, tid, out);
 }
 
@@ -323,8 +338,17 @@ static void set_enabled(struct event_table *tab, struct event *e, bool on)
 	/* a stopped thread: the event's own during actions, else the current */
 	pid_t tid = tab->pend.active ? tab->pend.occ.tid : target_thread_current(tab->t);
 	struct hd_buf out = {0};
-	if (event_load_arm(tab, e, tid, &out) < 0)
+	const struct event_kind_info *ki = event_kind_info(e->kind);
+	/* an address that did not evaluate in this address space (a library
+	 * not loaded yet at .restart) is tried again now */
+	bool ok = !e->stale || !ki->ops->exec || ki->ops->exec(tab, e, &out) == 0;
+	if (ok)
+		e->stale = false;
+	if (!ok || event_load_arm(tab, e, tid, &out) < 0) {
+		e->enabled = false;
+		hd_buf_printf(&out, "event 0x%x disabled\n", e->id);
 		event_output(tab, true, hd_buf_str(&out));
+	}
 	hd_buf_free(&out);
 }
 
