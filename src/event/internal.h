@@ -244,4 +244,24 @@ void event_crash_text(struct hd_buf *out, uint32_t id, const char *what,
 void event_output(struct event_table *tab, bool imm, const char *text);
 void event_flush_imm(struct event_table *tab);
 
+/* ---- emul.c: instructions that fault and hdbg emulates (!tsc, !cpuid) ---- */
+
+/** Switches a kind's fault on or off in every thread (target_tsc_trap...). */
+typedef int (*emul_trap_fn)(struct target *t, bool on);
+/** true while an event of `kind` is armed (its trap is on). */
+bool emul_armed(struct event_table *tab, enum event_kind kind);
+/** Arm one more event of `kind`; the first switches the trap on. */
+int emul_arm(struct event_table *tab, enum event_kind kind, emul_trap_fn trap);
+/** Disarm one event of `kind`; the last switches the trap off. */
+void emul_disarm(struct event_table *tab, enum event_kind kind, emul_trap_fn trap);
+/** Forget the kind's state (the target is gone). */
+void emul_reset(struct event_table *tab, enum event_kind kind);
+/** Claim the post pass that emul_finish() queued for this thread. */
+bool emul_claim_post(struct event_table *tab, enum event_kind kind, const struct target_stop *st,
+		     struct event_occ *occ);
+/** Finish an occurrence: emulate (occ->aux[0] = the target_insn) or skip
+ *  (sc) the instruction, queue the post pass if wanted, resume. */
+int emul_finish(struct event_table *tab, enum event_kind kind, struct event_occ *occ, bool sc,
+		bool post);
+
 #endif

@@ -19,17 +19,6 @@
 #include "event/internal.h"
 #include "target/target.h"
 
-struct state {
-	int armed;
-	pid_t post[64]; /* threads whose queued stop is a post pass */
-	int npost;
-};
-
-static struct state *st_of(struct event_table *tab)
-{
-	return tab->kstate[EVENT_KIND_CPUID];
-}
-
 static int parse(struct event_parse *p, struct event *e)
 {
 	uint64_t eax = 0;
@@ -57,56 +46,26 @@ static int arm(struct event_table *tab, struct event *e, pid_t tid)
 {
 	(void)e;
 	(void)tid;
-	struct state *s = st_of(tab);
-	if (!s) {
-		int rc = target_cpuid_trap(tab->t, true);
-		if (rc < 0) {
-			IGNORE_RC(target_cpuid_trap(tab->t, false));
-			return rc;
-		}
-		s = hd_xcalloc(1, sizeof(*s));
-		tab->kstate[EVENT_KIND_CPUID] = s;
-	}
-	s->armed++;
-	return 0;
+	return emul_arm(tab, EVENT_KIND_CPUID, target_cpuid_trap);
 }
 
 static void reset(struct event_table *tab)
 {
-	free(tab->kstate[EVENT_KIND_CPUID]);
-	tab->kstate[EVENT_KIND_CPUID] = NULL;
+	emul_reset(tab, EVENT_KIND_CPUID);
 }
 
 static void disarm(struct event_table *tab, struct event *e)
 {
 	(void)e;
-	struct state *s = st_of(tab);
-	if (!s || --s->armed > 0)
-		return;
-	IGNORE_RC(target_cpuid_trap(tab->t, false));
-	reset(tab);
-}
-
-static bool post_take(struct state *s, pid_t tid)
-{
-	for (int i = 0; i < s->npost; i++)
-		if (s->post[i] == tid) {
-			s->post[i] = s->post[--s->npost];
-			return true;
-		}
-	return false;
+	emul_disarm(tab, EVENT_KIND_CPUID, target_cpuid_trap);
 }
 
 static bool claim(struct event_table *tab, const struct target_stop *st, struct event_occ *occ)
 {
-	struct state *s = st_of(tab);
-	if (!s)
+	if (!emul_armed(tab, EVENT_KIND_CPUID))
 		return false;
-	if (st->kind == TARGET_STOP_STEP && st->addr && post_take(s, st->tid)) {
-		occ->stage = EVENT_STAGE_POST;
-		occ->context = occ->key = st->addr - 1;
+	if (emul_claim_post(tab, EVENT_KIND_CPUID, st, occ))
 		return true;
-	}
 	struct user_regs_struct r;
 	if (target_trap_insn(tab->t, st) != TARGET_INSN_CPUID ||
 	    target_regs_get(tab->t, st->tid, &r) < 0)
@@ -123,21 +82,7 @@ static bool match(const struct event *e, const struct event_occ *occ)
 
 static int finish(struct event_table *tab, struct event_occ *occ, bool sc, bool post)
 {
-	struct state *s = st_of(tab);
-	if (occ->stage == EVENT_STAGE_PRE) {
-		if (sc)
-			TRY(target_insn_skip(tab->t, occ->tid));
-		else
-			TRY(target_trap_emulate(tab->t, occ->tid, (enum target_insn)occ->aux[0]));
-		if (post && s && s->npost < (int)HD_ARRAY_SIZE(s->post)) {
-			/* addr carries context + 1 (0 would be an ordinary step) */
-			struct target_stop again = {.kind = TARGET_STOP_STEP, .tid = occ->tid,
-						    .addr = occ->context + 1};
-			s->post[s->npost++] = occ->tid;
-			return target_stop_queue(tab->t, &again);
-		}
-	}
-	return event_resume(tab, occ->tid, EVENT_RESUME_DONE, 0);
+	return emul_finish(tab, EVENT_KIND_CPUID, occ, sc, post);
 }
 
 const struct event_kind_ops event_ops_cpuid = {

@@ -68,12 +68,12 @@ static bool wanted(struct event_table *tab, int signo)
 static bool emulated(struct event_table *tab, const struct target_stop *st)
 {
 	enum target_insn in;
-	if (!tab->kstate[EVENT_KIND_TSC] && !tab->kstate[EVENT_KIND_CPUID])
+	if (!emul_armed(tab, EVENT_KIND_TSC) && !emul_armed(tab, EVENT_KIND_CPUID))
 		return false;
 	in = target_trap_insn(tab->t, st);
 	if (in == TARGET_INSN_CPUID)
-		return tab->kstate[EVENT_KIND_CPUID] != NULL;
-	return in != TARGET_INSN_NONE && tab->kstate[EVENT_KIND_TSC] != NULL;
+		return emul_armed(tab, EVENT_KIND_CPUID);
+	return in != TARGET_INSN_NONE && emul_armed(tab, EVENT_KIND_TSC);
 }
 
 static bool claim(struct event_table *tab, const struct target_stop *st, struct event_occ *occ)
