@@ -17,7 +17,8 @@
 #include "target/target.h"
 
 /** ptrace options for every traced thread. Forks are traced only to take
- *  the breakpoints out of the child and detach it (stop.c). */
+ *  the breakpoints out of the child and detach it, or keep it as a passive
+ *  process when a seccomp filter needs its tracer (stop.c). */
 #define TARGET_PTRACE_OPTS                                                     \
 	(PTRACE_O_EXITKILL | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC |        \
 	 PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK |   \
@@ -141,6 +142,7 @@ int th_wait_one(struct target *t, struct thread *th, int *status);
 void stop_handle_status(struct target *t, pid_t tid, int status);
 void stop_queue(struct target *t, struct thread *th, const struct target_stop *s);
 void stop_drop(struct target *t, pid_t tid, enum target_stop_kind kind, uint64_t addr);
+void stop_passive_end(struct target *t);
 
 /* mem.c */
 int th_regs(struct target *t, struct thread *th);

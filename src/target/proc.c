@@ -81,6 +81,7 @@ static struct target *target_new(pid_t pid)
 static void target_release(struct target *t)
 {
 	stop_register(t, false);
+	stop_passive_end(t);
 	while (t->nth)
 		th_del(t, t->th[0]->tid);
 	if (t->memfd >= 0)

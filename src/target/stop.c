@@ -16,6 +16,8 @@
 **   EVENT_STOP, SIGTRAP (PTRACE_INTERRUPT)   -> quiet stop (see below)
 **   EVENT_STOP, SIGSTOP/TSTP/TTIN/TTOU       -> group-stop: quiet stop
 **   EVENT_CLONE                              -> register the new tid; quiet
+**   EVENT_FORK/VFORK, clone of a new process -> release the child, or keep
+**                                               it passive (below); quiet
 **   EVENT_EXEC                               -> EXEC (old address space gone)
 **   EVENT_SECCOMP                            -> SYSCALL (sysno = orig_rax)
 **   SIGTRAP|0x80, syscall exit               -> SYSCALL_EXIT
@@ -116,6 +118,169 @@ static struct target *owner_of(struct target *self, pid_t tid, int status)
 	return NULL;
 }
 
+/* ---- passive processes ----
+ *
+ * A started target with a seccomp filter (!syscall/!sysret) passes the
+ * filter on to every process it forks, and the kernel cannot remove it:
+ * detached, such a child would get ENOSYS from every syscall the filter
+ * traces. These children stay traced as *passive* processes (so do their
+ * own children and threads, which inherit the filter): never in a thread
+ * table, never reported, never waited for by target_stop_all(). Each of
+ * their stops is resumed as soon as any wait of the target layer collects
+ * it, as if the process were not traced:
+ *   seccomp stop, fork/vfork/clone/exec event  -> PTRACE_CONT (the syscall
+ *                                                  runs; new tids passive)
+ *   EVENT_STOP with SIGSTOP/TSTP/TTIN/TTOU     -> PTRACE_LISTEN: stays in
+ *                                                  the group-stop until
+ *                                                  SIGCONT, as untraced
+ *   other EVENT_STOP (first stop of a new one)  -> PTRACE_CONT
+ *   signal-delivery stop                        -> PTRACE_CONT with the signal
+ *   exit                                        -> forgotten (reaped)
+ * They are served only while hdbg waits for a target (the target runs);
+ * while the user sits at a stopped target they wait in their stop. When the
+ * target is freed (killed, or after it exited), its passive processes are
+ * killed and reaped (stop_passive_end): a started target's children die
+ * with it, as PTRACE_O_EXITKILL makes every tracee die with hdbg. */
+
+struct passive {
+	pid_t tid;
+	struct target *owner; /**< the target whose fork it descends from */
+};
+
+static struct passive *passive;
+static int npassive, cappassive;
+
+static int passive_find(pid_t tid)
+{
+	for (int i = 0; i < npassive; i++)
+		if (passive[i].tid == tid)
+			return i;
+	return -1;
+}
+
+static void passive_del(pid_t tid)
+{
+	int i = passive_find(tid);
+	if (i < 0)
+		return;
+	passive[i] = passive[--npassive];
+	if (!npassive) {
+		free(passive);
+		passive = NULL;
+		cappassive = 0;
+	}
+}
+
+static void passive_status(pid_t tid, int status);
+
+/* Make `tid` passive; statuses of it stashed before (its first stop came
+ * before its creator's event) are handled now. */
+static void passive_add(struct target *owner, pid_t tid)
+{
+	if (passive_find(tid) >= 0)
+		return;
+	if (npassive == cappassive) {
+		cappassive = cappassive ? 2 * cappassive : 8;
+		passive = hd_xrealloc(passive, (size_t)cappassive * sizeof(passive[0]));
+	}
+	passive[npassive++] = (struct passive){tid, owner};
+	for (int i = 0; i < nstash;) {
+		if (stash[i].tid != tid) {
+			i++;
+			continue;
+		}
+		int st = stash[i].status;
+		memmove(&stash[i], &stash[i + 1], (size_t)(nstash - i - 1) * sizeof(stash[0]));
+		nstash--;
+		passive_status(tid, st);
+		i = 0; /* the stash may have changed */
+	}
+}
+
+/* Resume one stop of a passive process as if it were not traced. */
+static void passive_status(pid_t tid, int status)
+{
+	int i = passive_find(tid);
+	if (i < 0)
+		return;
+	struct target *owner = passive[i].owner;
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		passive_del(tid);
+		return;
+	}
+	if (!WIFSTOPPED(status))
+		return;
+	int sig = WSTOPSIG(status), ev = status >> 16, req = PTRACE_CONT;
+	unsigned long data = 0, msg = 0;
+	switch (ev) {
+	case PTRACE_EVENT_FORK:
+	case PTRACE_EVENT_VFORK:
+	case PTRACE_EVENT_CLONE:
+		if (ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg) == 0)
+			passive_add(owner, (pid_t)msg);
+		break;
+	case PTRACE_EVENT_EXEC: /* the execing thread now has the leader's tid */
+		if (ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg) == 0 && (pid_t)msg != tid)
+			passive_del((pid_t)msg);
+		break;
+	case PTRACE_EVENT_STOP:
+		if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
+			req = PTRACE_LISTEN;
+		break;
+	case 0: /* a signal-delivery stop (no syscall stops: never PTRACE_SYSCALL) */
+		data = sig & 0x80 ? 0 : (unsigned long)sig;
+		break;
+	default: /* seccomp stop: the syscall runs */
+		break;
+	}
+	if (ptrace(req, tid, NULL, (void *)data) < 0 && errno != ESRCH)
+		pr_warn("target: cannot resume passive process %d: %s", (int)tid, hd_strerror(-errno));
+}
+
+/* Kill the passive processes of `t` and reap them; other statuses met on
+ * the way are stashed as stop_collect() would. A process whose new thread
+ * is not known yet is reported after that thread, which the clone event
+ * (collected here too) makes passive. */
+void stop_passive_end(struct target *t)
+{
+	for (int i = 0; i < npassive; i++)
+		if (passive[i].owner == t)
+			kill(passive[i].tid, SIGKILL);
+	for (;;) {
+		bool left = false;
+		for (int i = 0; i < npassive; i++) {
+			if (passive[i].owner != t)
+				continue;
+			if (read_tgid(passive[i].tid) < 0) { /* reaped already */
+				passive_del(passive[i].tid);
+				i = -1;
+				continue;
+			}
+			left = true;
+		}
+		if (!left)
+			return;
+		int st;
+		pid_t r = waitpid(-1, &st, __WALL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return;
+		if (passive_find(r) >= 0) {
+			passive_status(r, st);
+			continue;
+		}
+		struct target *o = owner_of(t, r, st);
+		if (o && o != t && nstash < MAX_STASH) {
+			stash[nstash].tid = r;
+			stash[nstash++].status = st;
+		} else if (!o && WIFSTOPPED(st) && nstash < MAX_STASH) {
+			stash[nstash].tid = r;
+			stash[nstash++].status = st;
+		}
+	}
+}
+
 /* Get one wait status for `t` (blocking). Statuses of other targets are
  * stashed for them; statuses of nobody's threads (late exits of threads
  * dropped at exec) are discarded. @return 1, or -errno (-EINTR). */
@@ -133,6 +298,10 @@ int stop_collect(struct target *t, pid_t *tid, int *status)
 		pid_t r = waitpid(-1, status, __WALL);
 		if (r < 0)
 			return -errno;
+		if (passive_find(r) >= 0) {
+			passive_status(r, *status);
+			continue;
+		}
 		struct target *o = owner_of(t, r, *status);
 		if (o == t) {
 			*tid = r;
@@ -274,7 +443,9 @@ static void process_gone(struct target *t, int status)
 
 /* A new process (fork, vfork, clone without CLONE_THREAD) is not followed:
  * wait for its first stop, take our breakpoints out of its copy of the
- * memory (a vfork child shares ours: left alone) and detach it. */
+ * memory (a vfork child shares ours: left alone) and detach it; a child of a
+ * started target with seccomp filters stays traced as a passive process
+ * (above) instead, since its inherited filter needs a tracer. */
 static void release_child(struct target *t, pid_t child, bool shared_mm)
 {
 	int status = 0;
@@ -307,6 +478,12 @@ static void release_child(struct target *t, pid_t child, bool shared_mm)
 			close(fd);
 	}
 	trap_release_child(t, child, shared_mm);
+	if (!t->attached && target_seccomp_filters(t) > 0) {
+		passive_add(t, child);
+		if (xptrace(PTRACE_CONT, child, 0, 0) < 0)
+			pr_warn("target: cannot resume child %d", (int)child);
+		return;
+	}
 	if (xptrace(PTRACE_DETACH, child, 0, 0) < 0)
 		pr_warn("target: cannot detach child %d", (int)child);
 }
