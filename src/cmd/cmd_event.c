@@ -103,6 +103,19 @@ void cmd_events_exec(struct cmd_session *s, pid_t tid)
 	hd_buf_free(&out);
 }
 
+void cmd_events_libs(struct cmd_session *s, pid_t tid)
+{
+	struct hd_buf out = {0};
+	IGNORE(event_libs_changed(s->events, tid, &out));
+	print_text(s, &out, false);
+	hd_buf_free(&out);
+}
+
+bool cmd_events_any_pending(struct cmd_session *s)
+{
+	return event_stale_count(s->events) > 0;
+}
+
 static struct event_token *convert(const struct cmd_tokens *tk)
 {
 	struct event_token *v = hd_xcalloc((size_t)tk->n + 1, sizeof(*v));

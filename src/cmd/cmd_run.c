@@ -39,6 +39,7 @@ int cmd_target_opened(struct cmd_session *s, const char *how)
 	cmd_out(s, "process %d %s\n", (int)pid, how);
 	if (target_regs_get(s->t, target_thread_current(s->t), &r) == 0)
 		IGNORE(cmd_print_insn(s, r.rip, true));
+	cmd_ldbrk_set(s);
 	cmd_events_target_set(s);
 	return 0;
 }
@@ -48,6 +49,7 @@ void cmd_target_gone(struct cmd_session *s)
 	if (s->t && target_exited(s->t))
 		target_free(s->t);
 	s->t = NULL;
+	s->ldbrk = 0;
 	cmd_events_target_set(s);
 	if (s->sym)
 		sym_close(s->sym);
@@ -140,6 +142,8 @@ static int handle_stop(struct cmd_session *s, const struct target_stop *st,
 {
 	struct user_regs_struct r;
 	struct cmd_bp *b;
+	if (cmd_ldbrk_stop(s, st))
+		return 1; /* libraries changed; everyone runs on */
 	int rc = cmd_events_stop(s, st);
 	if (rc != -1)
 		return rc;
@@ -188,6 +192,7 @@ static int handle_stop(struct cmd_session *s, const struct target_stop *st,
 	case TARGET_STOP_EXEC:
 		if (s->sym)
 			IGNORE(sym_refresh(s->sym));
+		cmd_ldbrk_set(s); /* the old address space and its breakpoints are gone */
 		cmd_events_exec(s, st->tid);
 		break;
 	default:

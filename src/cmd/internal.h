@@ -60,6 +60,7 @@ struct cmd_bp {
 	char *expr;      /**< as typed, to re-resolve after .restart */
 	unsigned hits;
 	bool used, enabled, inserted;
+	bool pending;    /**< its module is not loaded yet: set when a library load resolves it */
 };
 
 #define CMD_MAX_BP 256
@@ -85,6 +86,7 @@ struct cmd_session {
 	uint64_t asm_addr;
 	struct event_table *events;
 	struct hd_buf evout;     /**< event output waiting for its end of line */
+	uint64_t ldbrk;          /**< the loader's _dl_debug_state breakpoint, or 0 */
 };
 
 /* ---- the command table (commands.def) ---- */
@@ -218,5 +220,27 @@ struct cmd_bp *cmd_bp_at(struct cmd_session *s, uint64_t addr);
 void cmd_bp_rearm(struct cmd_session *s);
 /** Forget the inserted state of every breakpoint (target gone). */
 void cmd_bp_target_gone(struct cmd_session *s);
+/** Insert the pending breakpoints whose symbol resolves now. */
+void cmd_bp_resolve_pending(struct cmd_session *s);
+/** Is there a pending breakpoint? */
+bool cmd_bp_any_pending(const struct cmd_session *s);
+
+/* ---- library loads (cmd_pending.c) ---- */
+
+/** May `text` become a pending breakpoint: `module!symbol` whose module is
+ *  not loaded but whose library file exists (lib<module>.so* or
+ *  <module>.so* in the program's directory, LD_LIBRARY_PATH or the system
+ *  library directories)? */
+bool cmd_pending_candidate(struct cmd_session *s, const char *text);
+/** Put the internal breakpoint on the loader's _dl_debug_state (after
+ *  start, attach, exec, restart). */
+void cmd_ldbrk_set(struct cmd_session *s);
+/** A stop of the run loop at the loader's breakpoint: libraries changed.
+ *  @return true when the stop is consumed (every thread runs again). */
+bool cmd_ldbrk_stop(struct cmd_session *s, const struct target_stop *st);
+/** Events whose address did not resolve: try again (libraries changed). */
+void cmd_events_libs(struct cmd_session *s, pid_t tid);
+/** Is there an enabled event waiting for its address? */
+bool cmd_events_any_pending(struct cmd_session *s);
 
 #endif

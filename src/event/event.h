@@ -98,6 +98,17 @@ void event_target_release(struct event_table *tab);
  *  addresses. */
 int event_target_exec(struct event_table *tab, pid_t tid, struct hd_buf *out);
 
+/** @brief The target's libraries changed (the loader's breakpoint, symbols
+ *  already refreshed): every enabled event whose address did not resolve
+ *  in this address space (pending, after .restart or execve) evaluates its
+ *  text again; those that resolve are armed with `tid` (stopped) and a line
+ *  `event 0xID armed at ADDR` goes to `out`. @return 0 or the first error
+ *  (that event is then disabled, with a line). */
+int event_libs_changed(struct event_table *tab, pid_t tid, struct hd_buf *out);
+
+/** @brief How many enabled events wait for their address to resolve. */
+int event_stale_count(const struct event_table *tab);
+
 /** @brief The agent, injected into the target on first need (NULL if none
  *  yet). Owned by the table. */
 struct agent *event_table_agent(struct event_table *tab);

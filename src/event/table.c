@@ -170,7 +170,7 @@ fail:
 static int arm(struct event_table *tab, struct event *e, pid_t tid, struct hd_buf *out)
 {
 	const struct event_kind_info *ki = event_kind_info(e->kind);
-	if (e->armed || !e->enabled || e->cleared || !tab->t)
+	if (e->armed || !e->enabled || e->cleared || e->stale || !tab->t)
 		return 0;
 	if (ki->ops && ki->ops->arm) {
 		int rc = ki->ops->arm(tab, e, tid);
@@ -247,7 +247,7 @@ static int arm_all(struct event_table *tab, pid_t tid, struct hd_buf *out)
 	int first = 0;
 	for (int i = 0; i < tab->n; i++) {
 		struct event *e = tab->v[i];
-		if (e->cleared || !e->enabled)
+		if (e->cleared || !e->enabled || e->stale)
 			continue;
 		int rc = event_load_arm(tab, e, tid, out);
 		if (rc < 0) {
@@ -263,7 +263,9 @@ static int arm_all(struct event_table *tab, pid_t tid, struct hd_buf *out)
 
 /* A new address space (execve, or another process after .restart): the
  * kinds whose parameters are addresses evaluate their text again (ASLR,
- * other libraries); an event that no longer evaluates is disabled. */
+ * other libraries). An enabled event whose text does not evaluate yet (a
+ * library not loaded yet) stays enabled but pending (stale, not armed):
+ * event_libs_changed() tries again at every library load. */
 static void reevaluate_all(struct event_table *tab, struct hd_buf *out)
 {
 	for (int i = 0; i < tab->n; i++) {
@@ -275,14 +277,47 @@ static void reevaluate_all(struct event_table *tab, struct hd_buf *out)
 			e->stale = true;
 			continue;
 		}
+		e->stale = ki->ops->exec(tab, e, NULL) < 0;
+		if (e->stale && out)
+			hd_buf_printf(out, "event 0x%x pending: its address does not resolve yet\n",
+				      e->id);
+	}
+}
+
+int event_stale_count(const struct event_table *tab)
+{
+	int c = 0;
+	for (int i = 0; i < tab->n; i++)
+		c += tab->v[i]->enabled && tab->v[i]->stale && !tab->v[i]->cleared;
+	return c;
+}
+
+int event_libs_changed(struct event_table *tab, pid_t tid, struct hd_buf *out)
+{
+	int first = 0;
+	if (!tab->t)
+		return 0;
+	for (int i = 0; i < tab->n; i++) {
+		struct event *e = tab->v[i];
+		const struct event_kind_info *ki = event_kind_info(e->kind);
+		if (e->cleared || !e->enabled || !e->stale || !ki->ops || !ki->ops->exec ||
+		    ki->ops->exec(tab, e, NULL) < 0)
+			continue;
 		e->stale = false;
-		if (ki->ops->exec(tab, e, out) < 0) {
+		int rc = event_load_arm(tab, e, tid, out);
+		if (rc < 0) {
 			e->enabled = false;
-			e->stale = true;
 			if (out)
 				hd_buf_printf(out, "event 0x%x disabled\n", e->id);
+			if (!first)
+				first = rc;
+			continue;
 		}
+		if (out)
+			hd_buf_printf(out, "event 0x%x armed at %016llx\n", e->id,
+				      (unsigned long long)e->param[0]);
 	}
+	return first;
 }
 
 int event_target_set(struct event_table *tab, struct target *t, pid_t tid, struct hd_buf *out)
@@ -340,11 +375,16 @@ static void set_enabled(struct event_table *tab, struct event *e, bool on)
 	struct hd_buf out = {0};
 	const struct event_kind_info *ki = event_kind_info(e->kind);
 	/* an address that did not evaluate in this address space (a library
-	 * not loaded yet at .restart) is tried again now */
-	bool ok = !e->stale || !ki->ops->exec || ki->ops->exec(tab, e, &out) == 0;
-	if (ok)
-		e->stale = false;
-	if (!ok || event_load_arm(tab, e, tid, &out) < 0) {
+	 * not loaded yet at .restart) is tried again now; still unresolved, the
+	 * event stays enabled and pending (armed at a library load) */
+	if (e->stale && ki->ops && ki->ops->exec && ki->ops->exec(tab, e, NULL) < 0) {
+		hd_buf_printf(&out, "event 0x%x pending: its address does not resolve yet\n", e->id);
+		event_output(tab, true, hd_buf_str(&out));
+		hd_buf_free(&out);
+		return;
+	}
+	e->stale = false;
+	if (event_load_arm(tab, e, tid, &out) < 0) {
 		e->enabled = false;
 		hd_buf_printf(&out, "event 0x%x disabled\n", e->id);
 		event_output(tab, true, hd_buf_str(&out));
@@ -412,8 +452,8 @@ static void list(struct event_table *tab, struct hd_buf *out)
 		for (char *p = cmd; *p; p++)
 			if (*p == '\n')
 				*p = ' ';
-		hd_buf_printf(out, "%x\t(%s)\t    %s\n", e->id, e->enabled ? "enabled" : "disabled",
-			      cmd);
+		hd_buf_printf(out, "%x\t(%s)\t    %s\n", e->id,
+			      !e->enabled ? "disabled" : e->stale ? "pending" : "enabled", cmd);
 	}
 }
 
