@@ -347,6 +347,17 @@ int bp_step_over(struct target *t, struct thread *th, bool *emulated)
 	return 0;
 }
 
+int bp_resume_check(struct target *t, struct thread *th)
+{
+	if (th->bp_hit || !t->narmed || th->tid != t->cur || !th->stop_rip_set)
+		return 0;
+	TRY(th_regs(t, th));
+	struct bp *b = bp_find(t, th->regs.rip);
+	if (b && b->refs > 0 && th->regs.rip == th->stop_rip)
+		th->bp_hit = th->regs.rip;
+	return 0;
+}
+
 void bp_fixup_thread(struct target *t, struct thread *th)
 {
 	uint64_t rip = th->regs.rip;

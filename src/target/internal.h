@@ -54,6 +54,8 @@ struct thread {
 	int sig;          /**< signal of the current signal-delivery stop (to deliver) */
 	enum target_resume_mode mode; /**< mode of the last resume */
 	uint64_t bp_hit;  /**< breakpoint whose hit this thread reported/queued */
+	uint64_t stop_rip; /**< rip when this stop's registers were first read */
+	bool stop_rip_set; /**< `stop_rip` is of the current stop */
 	struct user_regs_struct regs;
 };
 
@@ -152,6 +154,12 @@ int mem_raw_write(struct target *t, uint64_t addr, const void *buf, size_t len);
 
 /* bp.c */
 struct bp *bp_find(const struct target *t, uint64_t addr);
+/** Before `th` resumes: the current thread that stands, where it stopped,
+ *  on an armed breakpoint it has not hit (a step ended there, or the
+ *  breakpoint was set at its rip) is marked as having hit it, so that it
+ *  goes past it as in GDB and WinDbg. Moved there by the user, or another
+ *  thread stopped there by all-stop, it will hit it. */
+int bp_resume_check(struct target *t, struct thread *th);
 int bp_step_over(struct target *t, struct thread *th, bool *emulated);
 void bp_fixup_thread(struct target *t, struct thread *th);
 void bp_forget_all(struct target *t);

@@ -20,6 +20,10 @@ int th_regs(struct target *t, struct thread *th)
 	th->regs_dirty = false;
 	if (t->nchunk)
 		bp_fixup_thread(t, th);
+	if (!th->stop_rip_set) {
+		th->stop_rip = th->regs.rip;
+		th->stop_rip_set = true;
+	}
 	return 0;
 }
 

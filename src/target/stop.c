@@ -666,6 +666,7 @@ void stop_handle_status(struct target *t, pid_t tid, int status)
 	th->stepping = false;
 	th->regs_valid = false;
 	th->regs_dirty = false;
+	th->stop_rip_set = false;
 	th->stop_type = STOPT_EVENT;
 	th->sig = 0;
 	th->quiet = false;
@@ -916,6 +917,7 @@ void target_interrupt(struct target *t)
 static int th_resume(struct target *t, struct thread *th, enum target_resume_mode mode, int sig)
 {
 	th->mode = mode;
+	TRY(bp_resume_check(t, th));
 	if (th->bp_hit && t->narmed)
 		TRY(bp_step_over(t, th, NULL));
 	th->bp_hit = 0;

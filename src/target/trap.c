@@ -352,6 +352,7 @@ int target_resume_step(struct target *t, pid_t tid, int signo)
 		return 0; /* its queued stop is reported first */
 	int sig = th->stop_type == STOPT_SIGNAL ? signo : 0;
 	bool emulated = false;
+	TRY(bp_resume_check(t, th));
 	if (th->bp_hit && t->narmed)
 		TRY(bp_step_over(t, th, &emulated));
 	th->bp_hit = 0;

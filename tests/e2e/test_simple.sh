@@ -164,6 +164,34 @@ Hello world ! sum=160 counter=10
 process PID exited with status 0
 X
 
+# --- resuming from a breakpoint the thread stands on without having hit it
+# (a step ended there, or it was set at rip): g goes past it, as in GDB ---
+out=$(hd -c "bp simple!add" -c "bp simple!add+7" -c g -c t -c g -c bl -c g -c bl "$S")
+expect "t onto a breakpoint, then g" "$(grep -E '^(breakpoint|simple!| ?[0-9]+ [ed] )' <<<"$out")" <<X
+breakpoint 0 hit
+simple!add:
+simple!add+0x7:
+breakpoint 0 hit
+simple!add:
+ 0 e $ADD 0002  simple!add
+ 1 e $(hexadd $ADD 7) 0000  simple!add+0x7
+breakpoint 1 hit
+simple!add+0x7:
+ 0 e $ADD 0002  simple!add
+ 1 e $(hexadd $ADD 7) 0001  simple!add+0x7
+X
+out=$(hd -c "bp @rip" -c g "$S")
+expect "bp at the first instruction, then g" "$(skip_start <<<"$out" | norm)" <<'X'
+Hello world ! sum=158 counter=10
+process PID exited with status 0
+X
+out=$(hd -c "bp simple!add" -c g -c "bp simple!leaf" -c "r rip = simple!leaf" -c g -c "r rip" "$S")
+expect "moved onto a breakpoint by the user: it hits" "$(grep -E '^(breakpoint|rip=)' <<<"$out")" <<X
+breakpoint 0 hit
+breakpoint 1 hit
+rip=$LEAF
+X
+
 # --- modules, symbols, process ---
 out=$(hd -c lm -c "x simple!add" -c "x simple!le*" -c ".process" -c ".thread" "$S")
 expect_match "lm" "$out" "^0000000000400000 [0-9a-f]{16} simple +$S\$" \
