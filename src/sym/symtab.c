@@ -23,11 +23,15 @@ static uint8_t sym_rank(const GElf_Sym *sym)
 	return (uint8_t)(cls * 3 + b);
 }
 
-static bool sym_wanted(const char *name, const GElf_Sym *sym, GElf_Word shndx)
+static bool sym_wanted(const char *name, const GElf_Sym *sym, GElf_Word shndx, GElf_Addr addr)
 {
 	if (name == NULL || name[0] == 0 || name[0] == '@')
 		return false;
 	if (shndx == SHN_UNDEF || shndx == SHN_ABS)
+		return false;
+	/* not loaded: symbols of sections that are not mapped (the link-time
+	 * warnings of .gnu.warning.*) keep address 0, never mapped */
+	if (addr == 0)
 		return false;
 	switch (GELF_ST_TYPE(sym->st_info)) {
 	case STT_FUNC:
@@ -99,7 +103,7 @@ void sym_mod_load_syms(struct sym_mod *m)
 			GElf_Word shndx;
 			const char *name = dwfl_module_getsym_info(m->dm, i, &sym, &addr,
 								   &shndx, NULL, NULL);
-			if (!sym_wanted(name, &sym, shndx))
+			if (!sym_wanted(name, &sym, shndx, addr))
 				continue;
 			const char *at = strchr(name, '@');
 			if (pass == 0) {
@@ -124,14 +128,19 @@ void sym_mod_load_syms(struct sym_mod *m)
 			m->names = hd_xmalloc(pool);
 	}
 	m->nsyms = k;
-	/* Drop exact duplicates (same name and address, e.g. symtab aliases). */
+	/* Drop exact duplicates (same name and address: the .symtab and
+	 * .dynsym entries of one symbol, aliases); entries of one name sort by
+	 * rank, so a duplicate need not be next to its first. */
 	qsort(m->byname, k, sizeof(*m->byname), cmp_ent);
-	size_t w = 0;
+	size_t w = 0, first = 0; /* first: start of the current name's run */
 	for (size_t i = 0; i < k; i++) {
-		if (w && strcmp(m->byname[w - 1].name, m->byname[i].name) == 0 &&
-		    m->byname[w - 1].addr == m->byname[i].addr)
-			continue;
-		m->byname[w++] = m->byname[i];
+		if (!w || strcmp(m->byname[first].name, m->byname[i].name) != 0)
+			first = w;
+		bool dup = false;
+		for (size_t j = first; j < w && !dup; j++)
+			dup = m->byname[j].addr == m->byname[i].addr;
+		if (!dup)
+			m->byname[w++] = m->byname[i];
 	}
 	m->nsyms = w;
 	if (w) {

@@ -117,6 +117,12 @@ expect_match "k" "$out" \
 	"^01 [0-9a-f]{16} [0-9a-f]{16} simple!middle\\+0x[0-9a-f]+ \\[simple.c @ $MID_LINE\\]\$" \
 	"^02 [0-9a-f]{16} [0-9a-f]{16} simple!main\\+0x[0-9a-f]+ \\[simple.c @ $MAIN_LINE\\]\$"
 
+# k N: the first N frames of k, the last one's return address included
+out=$(hd -c "bp leaf" -c g -c k -c "k 2" "$S")
+full=$(grep -E '^0[0-9] ' <<<"$out" | head -n 2)
+expect "k 2 = the first 2 frames of k" "$(grep -E '^0[0-9] ' <<<"$out" | tail -n 2)" <<<"$full"
+expect_count "k 2: no zero return address" "$full" 0 '^0[01] [0-9a-f]{16} 0{16} '
+
 # gu: back in middle with leaf's result (39 * 3 + 1 = 0x76) in rax
 out=$(hd -c "bp leaf" -c g -c gu -c "r rax" "$S")
 expect_match "gu" "$(sed -n '/^breakpoint 0 hit/,$p' <<<"$out" | tail -n +4)" \
@@ -199,5 +205,11 @@ expect_match "lm" "$out" "^0000000000400000 [0-9a-f]{16} simple +$S\$" \
 expect_match "x" "$out" "^$ADD simple!add\$" "^$LEAF simple!leaf\$"
 expect_match ".process/.thread" "$(norm <<<"$out")" "^process PID $S \\(started\\), 1 thread, current thread TID\$" \
 	'^\* [0-9]+ +ld-linux-x86-64!_start$'
+# x in libc: each (address, name) once (.symtab and .dynsym list most
+# symbols twice), none of the unmapped ones at address 0
+out=$(hd -c "bp main" -c g -c "x libc!mem*" -c "x libc!*warning*" "$S" | grep -E '^[0-9a-f]{16} libc!')
+expect_count "x libc!mem*: no line twice" "$(sort <<<"$out" | uniq -d)" 0 .
+expect_match "x libc!mem*" "$out" '^[0-9a-f]{16} libc!memcpy$' '^[0-9a-f]{16} libc!memset$'
+expect_count "x: nothing at address 0" "$out" 0 '^0{16} '
 
 finish
