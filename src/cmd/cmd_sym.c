@@ -142,7 +142,7 @@ static int unwind_read(void *ud, uint64_t addr, void *buf, size_t len)
 int cmd_do_k(struct cmd_session *s, const struct cmd_args *a)
 {
 	struct user_regs_struct r;
-	struct sym_frame fr[64];
+	struct sym_frame fr[65]; /* one more than shown: the last RetAddr */
 	uint64_t max = 64;
 	if (a->tk->n > 2)
 		return cmd_err(s, -HD_E_PARSE, "too many arguments at '%s'", a->tk->v[2].text);
@@ -157,12 +157,12 @@ int cmd_do_k(struct cmd_session *s, const struct cmd_args *a)
 		return cmd_err(s, -HD_E_NOSYM, "no symbols for the target");
 	const uint64_t dw[16] = {r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi, r.rbp, r.rsp,
 				 r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15};
-	int n = sym_unwind(s->sym, dw, r.rip, unwind_read, s, fr, (int)max);
+	int n = sym_unwind(s->sym, dw, r.rip, unwind_read, s, fr, (int)max + 1);
 	if (n <= 0)
 		return cmd_err(s, n < 0 ? n : -HD_E_NOTFOUND, "cannot unwind the stack from %016llx",
 			       (unsigned long long)r.rip);
 	cmd_out(s, " # Child-SP         RetAddr          Call Site\n");
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n && i < (int)max; i++) {
 		char name[512], src[512] = "";
 		const char *file;
 		int line;
