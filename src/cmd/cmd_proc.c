@@ -265,7 +265,8 @@ int cmd_do_process(struct cmd_session *s, const struct cmd_args *a)
 
 int cmd_do_quit(struct cmd_session *s, const struct cmd_args *a)
 {
-	(void)a;
+	if (a->tk->n > 1)
+		return cmd_err(s, -HD_E_PARSE, "too many arguments at '%s' (usage: q)", a->tk->v[1].text);
 	s->quit = true;
 	return 0;
 }

@@ -335,12 +335,14 @@ static bool looks_numeric(const char *t)
 }
 
 /* A whole-token number with HyperDbg's rules: hex by default, 0x 0n 0y 0o
- * prefixes, backticks ignored. @return false when `t` is not one. */
-bool cmd_parse_number(const char *t, uint64_t *value)
+ * prefixes, backticks ignored. @return 1, 0 when `t` is not one, -1 when it
+ * is one but does not fit in 64 bits. */
+static int parse_number(const char *t, uint64_t *value)
 {
 	unsigned base = 16;
 	uint64_t v = 0;
 	int digits = 0;
+	bool over = false;
 	if (t[0] == '0' && t[1] && strchr("xnyo", t[1])) {
 		base = t[1] == 'x' ? 16 : t[1] == 'n' ? 10 : t[1] == 'y' ? 2 : 8;
 		t += 2;
@@ -354,16 +356,25 @@ bool cmd_parse_number(const char *t, uint64_t *value)
 		else if (isxdigit((unsigned char)*t))
 			d = (unsigned)(tolower((unsigned char)*t) - 'a' + 10);
 		else
-			return false;
-		if (d >= base || v > (UINT64_MAX - d) / base)
-			return false;
+			return 0;
+		if (d >= base)
+			return 0;
+		if (v > (UINT64_MAX - d) / base)
+			over = true;
 		v = v * base + d;
 		digits++;
 	}
 	if (!digits)
-		return false;
+		return 0;
+	if (over)
+		return -1;
 	*value = v;
-	return true;
+	return 1;
+}
+
+bool cmd_parse_number(const char *t, uint64_t *value)
+{
+	return parse_number(t, value) == 1;
 }
 
 /* Like HyperDbg's SymbolConvertNameOrExprToAddress: a number first (so a
@@ -371,8 +382,11 @@ bool cmd_parse_number(const char *t, uint64_t *value)
  * expression of the script language. */
 int cmd_eval(struct cmd_session *s, const char *text, uint64_t *value)
 {
-	if (cmd_parse_number(text, value))
+	int num = parse_number(text, value);
+	if (num > 0)
 		return 0;
+	if (num < 0)
+		return cmd_err(s, -HD_E_RANGE, "bad number '%s': it does not fit in 64 bits", text);
 	if (s->sym && sym_lookup(s->sym, text, value) == 0)
 		return 0;
 	struct script_env env;
