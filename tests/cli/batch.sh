@@ -31,6 +31,16 @@ run -p abc
 [ "$(printf '%s\n' "$ERR" | head -n 1)" = "hdbg: -p: 'abc' is not a process id" ] || fail "[$ERR]"
 pass "usage errors exit 2 with one line and a hint"
 
+# The banner: printed by an interactive session (stdin a pipe here), not
+# with -q, never in --batch.
+printf '? 1\n' | "$HDBG" >"$WORK/out" 2>&1
+head -n 1 "$WORK/out" | grep -q '^hdbg [0-9.]*: ' || fail "no banner: [$(cat "$WORK/out")]"
+printf '? 1\n' | "$HDBG" -q >"$WORK/out" 2>&1
+[ "$(cat "$WORK/out")" = "Evaluate expression: 1 = 0000000000000001" ] || fail "-q: [$(cat "$WORK/out")]"
+run --batch -c '? 1'
+[ "$OUT" = "Evaluate expression: 1 = 0000000000000001" ] || fail "--batch printed a banner: [$OUT]"
+pass "banner, -q"
+
 run --version
 expect_rc 0 --version
 [ "$OUT" = "hdbg $(sed -n 's/^project(hdbg VERSION \([0-9.]*\).*/\1/p' "$(dirname "$0")/../../CMakeLists.txt")" ] ||

@@ -205,6 +205,29 @@ expect_match "lm" "$out" "^0000000000400000 [0-9a-f]{16} simple +$S\$" \
 expect_match "x" "$out" "^$ADD simple!add\$" "^$LEAF simple!leaf\$"
 expect_match ".process/.thread" "$(norm <<<"$out")" "^process PID $S \\(started\\), 1 thread, current thread TID\$" \
 	'^\* [0-9]+ +ld-linux-x86-64!_start$'
+# registers are read once per stop: each further hit of a breakpoint costs
+# exactly one PTRACE_GETREGS (counted with strace on hdbg itself)
+getregs() {
+	local args=() i
+	for i in $(seq "$1"); do args+=(-c g); done
+	strace -e trace=ptrace -o "$tmp_st" "$HDBG" --batch -q -c "bp simple!add" "${args[@]}" "$S" >/dev/null 2>&1
+	grep -c PTRACE_GETREGS "$tmp_st"
+}
+if command -v strace >/dev/null; then
+	tmp_st=$(mktemp)
+	a=$(getregs 3)
+	b=$(getregs 8)
+	rm -f "$tmp_st"
+	expect "one GETREGS per breakpoint stop" "$((b - a))" <<<"5"
+else
+	echo "test_simple: one GETREGS per stop: SKIP: no strace"
+fi
+
+# an unqualified name: the program's first (ld.so has a _start too)
+out=$(hd -c "? _start" -c "? ld-linux-x86-64!_start" "$S")
+expect_match "the program's _start first" "$out" \
+	"^Evaluate expression: [0-9]+ = $(sym_addr "$S" _start)\$"
+expect_count "ld.so's _start differs" "$out" 1 "^Evaluate expression: [0-9]+ = $(sym_addr "$S" _start)\$"
 # x in libc: each (address, name) once (.symtab and .dynsym list most
 # symbols twice), none of the unmapped ones at address 0
 out=$(hd -c "bp main" -c g -c "x libc!mem*" -c "x libc!*warning*" "$S" | grep -E '^[0-9a-f]{16} libc!')

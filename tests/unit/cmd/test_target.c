@@ -170,8 +170,23 @@ static void test_repeat_continues(void **state)
 		 (unsigned long long)(t + 16));
 	assert_string_equal(hd_buf_str(&c->out), want);
 
+	/* u: the repeat line disassembles from the next instruction on */
+	assert_int_equal(capture_exec(c, "u leaf l 2"), 0);
+	char second[256] = "";
+	const char *o = hd_buf_str(&c->out);
+	for (int n = 0; *o; o = strchr(o, '\n') ? strchr(o, '\n') + 1 : o + strlen(o)) {
+		size_t len = strcspn(o, "\n");
+		if (len > 17 && strspn(o, "0123456789abcdef") == 16 && ++n == 2)
+			snprintf(second, sizeof(second), "%.*s", (int)len, o);
+	}
+	assert_true(second[0]);
 	assert_int_equal(capture_exec(c, "u leaf l 1"), 0);
-	assert_non_null(strstr(cmd_repeat_line(c->s), "u "));
+	rep = hd_xstrdup(cmd_repeat_line(c->s));
+	assert_int_equal(capture_exec(c, rep), 0);
+	free(rep);
+	if (!strstr(hd_buf_str(&c->out), second))
+		fail_msg("repeat of 'u leaf l 1' printed '%s', want the line '%s'", hd_buf_str(&c->out),
+			 second);
 	assert_int_equal(capture_exec(c, "r rax"), 0);
 	assert_string_equal(cmd_repeat_line(c->s), "r rax");
 	assert_int_equal(capture_exec(c, "t"), 0);
