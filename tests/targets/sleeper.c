@@ -1,7 +1,7 @@
 /* sleeper: runs until it has done N rounds (default: forever), calling
- * tick() every millisecond; on SIGUSR1 or at the end it prints its state and
- * a checksum of its own code, so attach/detach tests can check that the
- * target still runs correctly. Prints "ready <pid>" once started. */
+ * tick() every millisecond; on SIGUSR1 or at the end it prints its state
+ * (the number of ticks), so attach/detach tests can check that the target
+ * still runs correctly. Prints "ready <pid>" once started. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
