@@ -69,4 +69,18 @@ error: unknown parameter '1'
 err, using the short-circuiting mechanism with 'post' or 'all' stage events doesn't make sense; it's not supported!
 no active/disabled events 
 X
+# a CPU without CPUID faulting (ENODEV from arch_prctl, as such a kernel
+# answers): one line saying so, nothing registered, the program runs on
+if [ -n "${HD_E2EV_NOCPUID:-}" ]; then
+	out=$(timeout 60 "$HD_E2EV_NOCPUID" "$HDBG" --batch -q -c '!cpuid 0 script { printf("never\n"); }' \
+		-c events -c g -- "$P" cpuid 2>&1)
+	expect "no CPUID faulting" "$(skip_start <<<"$out" | normi)" <<X
+err, !cpuid needs CPUID faulting, which this CPU or kernel does not offer (arch_prctl ARCH_SET_CPUID: No such device)
+no active/disabled events 
+$REAL
+$END
+X
+else
+	echo "test_kind_cpuid: no CPUID faulting: SKIP: HD_E2EV_NOCPUID not set"
+fi
 finish
