@@ -142,7 +142,8 @@ static ZyanStatus encode_relative(const struct asm_stmt *st, const ZydisEncoderR
 {
 	static const ZydisBranchWidth widths[] = { ZYDIS_BRANCH_WIDTH_8, ZYDIS_BRANCH_WIDTH_32,
 						   ZYDIS_BRANCH_WIDTH_NONE /* xbegin */ };
-	uint64_t at = st->addr + (st->seg_byte ? 1 : 0);
+	/* bytes added in front of Zydis's encoding move the instruction's end */
+	uint64_t at = st->addr + (st->seg_byte != 0) + (st->raw_rex != 0);
 	ZyanStatus last = ZYDIS_STATUS_IMPOSSIBLE_INSTRUCTION;
 
 	for (int i = 0; i < r->operand_count; i++) {
@@ -299,6 +300,8 @@ static int try_sizes(struct asm_ctx *ctx, const struct asm_stmt *st, ZydisEncode
 	for (int i = 0; i < r->operand_count; i++)
 		if (r->operands[i].type == ZYDIS_OPERAND_TYPE_REGISTER && !hint)
 			hint = reg_bytes(r->operands[i].reg.value);
+	if (st->osz_hint == ZYDIS_OPERAND_SIZE_HINT_16 && !hint)
+		hint = 2; /* pushw [rax] */
 	if (hint) {
 		r->operands[memi].mem.size = (uint16_t)hint;
 		if (try_imms(st, r, immi, absolute, buf, &len, status))
@@ -506,6 +509,32 @@ static void prefer_gnu_form(ZydisMnemonic m, uint8_t *b, size_t len)
 		b[i + 2] |= 0xc0;
 }
 
+/* Bytes Zydis does not emit, added around its encoding: a REX.W it cannot
+ * encode (sysexitq) just before the opcode, after the legacy prefixes, and a
+ * cs/ds/es/ss override first. */
+static int add_raw_prefixes(struct asm_ctx *ctx, struct asm_stmt *st, size_t len)
+{
+	size_t extra = (st->seg_byte != 0) + (st->raw_rex != 0), i = 0;
+
+	if (len + extra > 15)
+		return asm_fail(ctx, -HD_E_ENCODE, st->line, st->col,
+				"instruction too long with the added prefixes");
+	while (i < len && strchr("\x26\x2e\x36\x3e\x64\x65\x66\x67\xf0\xf2\xf3", st->bytes[i]) &&
+	       st->bytes[i])
+		i++;
+	if (st->raw_rex) {
+		memmove(st->bytes + i + 1, st->bytes + i, len - i);
+		st->bytes[i] = st->raw_rex;
+		len++;
+	}
+	if (st->seg_byte) {
+		memmove(st->bytes + 1, st->bytes, len++);
+		st->bytes[0] = st->seg_byte;
+	}
+	st->len = len;
+	return 0;
+}
+
 static int infer_size(struct asm_ctx *ctx, const struct asm_stmt *st, ZydisEncoderRequest *r,
 		      int memi, int memo, int immi, int immo, bool absolute)
 {
@@ -535,6 +564,9 @@ static int insn_encode(struct asm_ctx *ctx, struct asm_stmt *st, uint64_t end)
 	r.address_size_hint = ZYDIS_ADDRESS_SIZE_HINT_64;
 	r.operand_size_hint = st->osz_hint;
 	r.branch_width = st->force_near && !st->width_hint ? ZYDIS_BRANCH_WIDTH_32 : st->width_hint;
+	r.branch_type = st->branch_type;
+	if (st->branch_type == ZYDIS_BRANCH_TYPE_FAR)
+		r.branch_width = st->far_width; /* retfq: REX.W */
 	r.evex.rounding = st->rounding;
 	r.evex.sae = st->sae || st->rounding != ZYDIS_ROUNDING_MODE_INVALID;
 	r.evex.zeroing_mask = st->zeroing;
@@ -603,15 +635,7 @@ static int insn_encode(struct asm_ctx *ctx, struct asm_stmt *st, uint64_t end)
 	    r.operands[memi].mem.index == ZYDIS_REGISTER_NONE)
 		moffs_to_sib(st->bytes, &len);
 	prefer_gnu_form(st->mnem, st->bytes, len);
-	if (st->seg_byte) {
-		if (len >= 15)
-			return asm_fail(ctx, -HD_E_ENCODE, st->line, st->col,
-					"instruction too long with the segment prefix");
-		memmove(st->bytes + 1, st->bytes, len++);
-		st->bytes[0] = st->seg_byte;
-	}
-	st->len = len;
-	return 0;
+	return add_raw_prefixes(ctx, st, len);
 }
 
 static int layout(struct asm_ctx *ctx, uint64_t *total)

@@ -91,6 +91,41 @@ static void disasm_init(void)
 			      (const void **)&orig_disp);
 }
 
+/* Spell the mnemonic so that asm_assemble reads it back as the same
+ * instruction: Zydis's `pushf`/`popf`/`iret` are the 16-bit forms, which
+ * GNU as, Keystone and asm_assemble call pushfw/popfw/iretw (`pushf` is
+ * pushfq in 64-bit mode); Zydis writes `ret far`, `sysret` and `sysexit`
+ * at every operand size. */
+static void respell(const ZydisDecodedInstruction *in, char *text, size_t cap)
+{
+	const char *from = NULL, *to = NULL;
+
+	switch (in->mnemonic) {
+	case ZYDIS_MNEMONIC_PUSHF: from = "pushf", to = "pushfw"; break;
+	case ZYDIS_MNEMONIC_POPF: from = "popf", to = "popfw"; break;
+	case ZYDIS_MNEMONIC_IRET: from = "iret", to = "iretw"; break;
+	case ZYDIS_MNEMONIC_SYSRET:
+	case ZYDIS_MNEMONIC_SYSEXIT:
+		if (in->operand_width != 64)
+			return;
+		from = in->mnemonic == ZYDIS_MNEMONIC_SYSRET ? "sysret" : "sysexit";
+		to = in->mnemonic == ZYDIS_MNEMONIC_SYSRET ? "sysretq" : "sysexitq";
+		break;
+	case ZYDIS_MNEMONIC_RET:
+		if (in->meta.branch_type != ZYDIS_BRANCH_TYPE_FAR || in->operand_width == 32)
+			return;
+		from = "ret far", to = in->operand_width == 16 ? "retfw" : "retfq";
+		break;
+	default: return;
+	}
+	char *at = strstr(text, from);
+	size_t fl = strlen(from), tl = strlen(to), n = strlen(text);
+	if (!at || (at[fl] != '\0' && at[fl] != ' ') || n - fl + tl >= cap)
+		return;
+	memmove(at + tl, at + fl, n - (size_t)(at - text) - fl + 1);
+	memcpy(at, to, tl);
+}
+
 int asm_disasm_one(const uint8_t *code, size_t len, uint64_t addr, asm_symbolize_fn sym,
 		   void *ud, struct asm_insn *insn)
 {
@@ -114,6 +149,7 @@ int asm_disasm_one(const uint8_t *code, size_t len, uint64_t addr, asm_symbolize
 							  in.operand_count_visible, insn->text,
 							  sizeof(insn->text), addr, &u)))
 		strcpy(insn->text, "(unformattable)");
+	respell(&in, insn->text, sizeof(insn->text));
 	insn->is_call = in.mnemonic == ZYDIS_MNEMONIC_CALL;
 	for (int i = 0; i < in.operand_count_visible; i++) {
 		ZyanU64 t;

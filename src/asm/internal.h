@@ -53,7 +53,10 @@ struct asm_stmt {
 	ZydisInstructionAttributes prefixes;
 	bool rep_generic;             /* `rep` written: REP or REPE by instruction */
 	bool is_branch;               /* relative-branch mnemonic */
-	ZydisOperandSizeHint osz_hint; /* from a suffixed alias (sysretq) */
+	ZydisOperandSizeHint osz_hint; /* from a suffixed alias (sysretq, pushw) */
+	ZydisBranchType branch_type;  /* FAR for retf/lret/`ret far` */
+	ZydisBranchWidth far_width;   /* operand size of a far return (retfq: 64) */
+	uint8_t raw_rex;              /* REX Zydis cannot encode (sysexitq: 0x48) */
 	ZydisBranchWidth width_hint;  /* `short`/`near` written */
 	int nops;
 	struct asm_operand op[ASM_MAX_OPS];
@@ -100,8 +103,17 @@ int asm_fail(struct asm_ctx *ctx, int rc, int line, int col, const char *fmt, ..
 	HD_PRINTF(5, 6);
 
 /* tables.c */
-/** Mnemonic by (lower-case) name, including Keystone/GNU aliases. */
-ZydisMnemonic asm_mnemonic_lookup(const char *name);
+/** What a mnemonic spelling implies besides Zydis's mnemonic (`pushw`: a
+ *  16-bit operand size; `retf`: a far return). */
+struct asm_mnem_hint {
+	ZydisOperandSizeHint osz;
+	ZydisBranchType branch_type;
+	ZydisBranchWidth far_width;
+	uint8_t raw_rex;
+};
+/** Mnemonic by (lower-case) name, including Keystone/GNU aliases; `hint`
+ *  (may be NULL) receives what the spelling implies (zeroed if nothing). */
+ZydisMnemonic asm_mnemonic_lookup(const char *name, struct asm_mnem_hint *hint);
 /** Register by (lower-case) name, or ZYDIS_REGISTER_NONE. */
 ZydisRegister asm_register_lookup(const char *name);
 /** True for mnemonics with a relative branch operand (jmp, jcc, call, loop...). */

@@ -751,15 +751,22 @@ static int parse_insn(struct lex *lx, struct asm_stmt *st)
 			return parse_data(lx, st, data_kw[i].width);
 		}
 	st->kind = ASM_ST_INSN;
-	st->mnem = asm_mnemonic_lookup(w);
+	struct asm_mnem_hint hint;
+	st->mnem = asm_mnemonic_lookup(w, &hint);
 	snprintf(st->mnem_text, sizeof(st->mnem_text), "%.23s", w);
 	if (st->mnem == ZYDIS_MNEMONIC_INVALID)
 		return FAIL_AT(lx, at, "unknown mnemonic '%s'", raw);
-	if (!strcmp(w, "sysretq") || !strcmp(w, "sysexitq"))
-		st->osz_hint = ZYDIS_OPERAND_SIZE_HINT_64;
+	st->osz_hint = hint.osz;
+	st->branch_type = hint.branch_type;
+	st->far_width = hint.far_width;
+	st->raw_rex = hint.raw_rex;
 	skip_space(lx);
 	if (peek_word(lx, w, sizeof(w)) && (!strcmp(w, "short") || !strcmp(w, "near"))) {
 		st->width_hint = w[0] == 's' ? ZYDIS_BRANCH_WIDTH_8 : ZYDIS_BRANCH_WIDTH_32;
+		read_ident(lx, raw, sizeof(raw));
+	} else if (st->mnem == ZYDIS_MNEMONIC_RET && peek_word(lx, w, sizeof(w)) &&
+		   !strcmp(w, "far")) {
+		st->branch_type = ZYDIS_BRANCH_TYPE_FAR; /* Zydis's spelling of retf */
 		read_ident(lx, raw, sizeof(raw));
 	}
 	if (at_stmt_end(lx))

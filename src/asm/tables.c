@@ -29,14 +29,41 @@ static const char *const cc_alias[][2] = {
 	{ "pe", "p" },   { "po", "np" },
 };
 
-/* Other aliases: alias, Zydis name. */
-static const char *const mn_alias[][2] = {
-	{ "movabs", "mov" }, { "sal", "shl" }, { "retn", "ret" },   { "retq", "ret" },
-	{ "wait", "fwait" }, { "xlatb", "xlat" }, { "icebp", "int1" },
-	{ "loopz", "loope" }, { "loopnz", "loopne" }, { "sysretq", "sysret" }, { "sysexitq", "sysexit" },
-	{ "pushfw", "pushf" }, { "popfw", "popf" }, { "int01", "int1" },
-	{ "cwtl", "cwde" }, { "cltq", "cdqe" }, { "cqto", "cqo" },
+/* Other aliases: alias, Zydis name, and what the spelling implies. Looked up
+ * before Zydis's own names: in 64-bit mode GNU as and Keystone read `pushf`,
+ * `popf` and `iret` at the default operand size (pushfq, popfq, iretd),
+ * where Zydis's names of those spellings are the 16-bit forms. */
+#define OSZ(n) { ZYDIS_OPERAND_SIZE_HINT_##n, 0, 0, 0 }
+#define FAR(w) { 0, ZYDIS_BRANCH_TYPE_FAR, ZYDIS_BRANCH_WIDTH_##w, 0 }
+static const struct {
+	const char *alias, *name;
+	struct asm_mnem_hint hint;
+} mn_alias[] = {
+	{ "movabs", "mov", { 0 } },     { "sal", "shl", { 0 } },
+	{ "retn", "ret", { 0 } },       { "retq", "ret", { 0 } },
+	{ "wait", "fwait", { 0 } },     { "xlatb", "xlat", { 0 } },
+	{ "icebp", "int1", { 0 } },     { "int01", "int1", { 0 } },
+	{ "loopz", "loope", { 0 } },    { "loopnz", "loopne", { 0 } },
+	{ "cwtl", "cwde", { 0 } },      { "cltq", "cdqe", { 0 } },
+	{ "cqto", "cqo", { 0 } },       { "cltd", "cdq", { 0 } },
+	{ "cwtd", "cwd", { 0 } },       { "cbtw", "cbw", { 0 } },
+	{ "callq", "call", { 0 } },     { "jmpq", "jmp", { 0 } },
+	{ "sysretq", "sysret", OSZ(64) },
+	{ "sysexitq", "sysexit", { ZYDIS_OPERAND_SIZE_HINT_64, 0, 0, 0x48 } },
+	{ "pushf", "pushfq", { 0 } },   { "popf", "popfq", { 0 } },
+	{ "pushfw", "pushf", { 0 } },   { "popfw", "popf", { 0 } },
+	{ "iret", "iretd", { 0 } },     { "iretw", "iret", { 0 } },
+	{ "pushq", "push", OSZ(64) },   { "popq", "pop", OSZ(64) },
+	{ "pushw", "push", OSZ(16) },   { "popw", "pop", OSZ(16) },
+	{ "leaveq", "leave", { 0 } },   { "leavew", "leave", OSZ(16) },
+	{ "enterq", "enter", { 0 } },   { "enterw", "enter", OSZ(16) },
+	{ "retf", "ret", FAR(NONE) },   { "lret", "ret", FAR(NONE) },
+	{ "retfd", "ret", FAR(NONE) },  { "retfq", "ret", FAR(64) },
+	{ "lretq", "ret", FAR(64) },    { "retfw", "ret", FAR(16) },
+	{ "lretw", "ret", FAR(16) },
 };
+#undef OSZ
+#undef FAR
 
 static int cmp_name_id(const void *a, const void *b)
 {
@@ -72,18 +99,23 @@ static ZydisMnemonic mnemonic_exact(const char *name)
 	return id < 0 ? ZYDIS_MNEMONIC_INVALID : (ZydisMnemonic)id;
 }
 
-ZydisMnemonic asm_mnemonic_lookup(const char *name)
+ZydisMnemonic asm_mnemonic_lookup(const char *name, struct asm_mnem_hint *hint)
 {
 	static const char *const cc_prefix[] = { "j", "set", "cmov" };
 	char buf[32];
 
 	pthread_once(&tables_once, tables_init);
+	if (hint)
+		memset(hint, 0, sizeof(*hint));
+	for (size_t i = 0; i < HD_ARRAY_SIZE(mn_alias); i++)
+		if (!strcmp(name, mn_alias[i].alias)) {
+			if (hint)
+				*hint = mn_alias[i].hint;
+			return mnemonic_exact(mn_alias[i].name);
+		}
 	ZydisMnemonic m = mnemonic_exact(name);
 	if (m != ZYDIS_MNEMONIC_INVALID)
 		return m;
-	for (size_t i = 0; i < HD_ARRAY_SIZE(mn_alias); i++)
-		if (!strcmp(name, mn_alias[i][0]))
-			return mnemonic_exact(mn_alias[i][1]);
 	for (size_t p = 0; p < HD_ARRAY_SIZE(cc_prefix); p++) {
 		size_t pl = strlen(cc_prefix[p]);
 		if (strncmp(name, cc_prefix[p], pl))

@@ -200,6 +200,51 @@ static void test_registers_and_prefixes(void **state)
 	CHECK_BYTES("int 0x80; int3; syscall", 0, 0xcd, 0x80, 0xcc, 0x0f, 0x05);
 }
 
+/* The operand size a spelling implies in 64-bit mode, as GNU as and
+ * Keystone read it (Zydis's own names of pushf/popf/iret are the 16-bit
+ * forms). */
+static void test_default_operand_sizes(void **state)
+{
+	(void)state;
+	CHECK_BYTES("pushf; popf", 0, 0x9c, 0x9d);
+	CHECK_BYTES("pushfq; popfq", 0, 0x9c, 0x9d);
+	CHECK_BYTES("pushfw; popfw", 0, 0x66, 0x9c, 0x66, 0x9d);
+	CHECK_BYTES("iret; iretd; iretq; iretw", 0, 0xcf, 0xcf, 0x48, 0xcf, 0x66, 0xcf);
+	CHECK_BYTES("retf; lret; retf 8; lret 0x10", 0, 0xcb, 0xcb, 0xca, 0x08, 0x00, 0xca, 0x10,
+		    0x00);
+	CHECK_BYTES("retfq; lretq; retfw; lretw", 0, 0x48, 0xcb, 0x48, 0xcb, 0x66, 0xcb, 0x66,
+		    0xcb);
+	CHECK_BYTES("ret far; ret far 8", 0, 0xcb, 0xca, 0x08, 0x00);
+	CHECK_BYTES("push 1; pushq 1; pushw 1", 0, 0x6a, 0x01, 0x6a, 0x01, 0x66, 0x6a, 0x01);
+	CHECK_BYTES("pushq 0x12345678", 0, 0x68, 0x78, 0x56, 0x34, 0x12);
+	CHECK_BYTES("pushw [rax]; popw [rax]; pushq [rax]; popq [rax]", 0, 0x66, 0xff, 0x30,
+		    0x66, 0x8f, 0x00, 0xff, 0x30, 0x8f, 0x00);
+	CHECK_BYTES("pushw ax; pushw fs; popq rax", 0, 0x66, 0x50, 0x66, 0x0f, 0xa0, 0x58);
+	CHECK_BYTES("leaveq; leavew; enterw 8, 0", 0, 0xc9, 0x66, 0xc9, 0x66, 0xc8, 0x08, 0x00,
+		    0x00);
+	CHECK_BYTES("sysretq; sysexitq", 0, 0x48, 0x0f, 0x07, 0x48, 0x0f, 0x35);
+	CHECK_BYTES("cltd; cwtd; cbtw", 0, 0x99, 0x66, 0x99, 0x66, 0x98);
+	CHECK_BYTES("callq rax; jmpq rax", 0, 0xff, 0xd0, 0xff, 0xe0);
+	/* the disassembler spells the non-default sizes so they assemble back */
+	static const struct {
+		uint8_t b[4];
+		size_t n;
+		const char *text;
+	} back[] = {
+		{ { 0x66, 0x9c }, 2, "pushfw" },   { { 0x9c }, 1, "pushfq" },
+		{ { 0x66, 0x9d }, 2, "popfw" },    { { 0x66, 0xcf }, 2, "iretw" },
+		{ { 0xcf }, 1, "iretd" },          { { 0x48, 0xcb }, 2, "retfq" },
+		{ { 0x66, 0xcb }, 2, "retfw" },    { { 0xcb }, 1, "ret far" },
+		{ { 0x48, 0x0f, 0x35 }, 3, "sysexitq" }, { { 0x48, 0x0f, 0x07 }, 3, "sysretq" },
+	};
+	for (size_t i = 0; i < HD_ARRAY_SIZE(back); i++) {
+		struct asm_insn in;
+		assert_int_equal(asm_disasm_one(back[i].b, back[i].n, 0, NULL, NULL, &in), 0);
+		assert_string_equal(in.text, back[i].text);
+		check_bytes(in.text, 0, back[i].b, back[i].n);
+	}
+}
+
 static void test_labels_and_branches(void **state)
 {
 	(void)state;
@@ -457,6 +502,7 @@ int main(void)
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_memory_forms),
 		cmocka_unit_test(test_registers_and_prefixes),
+		cmocka_unit_test(test_default_operand_sizes),
 		cmocka_unit_test(test_labels_and_branches),
 		cmocka_unit_test(test_runtime_address_and_symbols),
 		cmocka_unit_test(test_data),
