@@ -509,6 +509,35 @@ static void prefer_gnu_form(ZydisMnemonic m, uint8_t *b, size_t len)
 		b[i + 2] |= 0xc0;
 }
 
+/* xchg: the short `90+r` form exists for one operand order only; and
+ * `xchg eax, eax` is not 90, which is `nop` in 64-bit mode (it would not
+ * clear the upper half of rax): GNU as and Keystone write 87 C0, a form
+ * Zydis never picks. */
+static void xchg_form(struct asm_stmt *st, const ZydisEncoderRequest *r, bool absolute,
+		      size_t *len)
+{
+	ZydisEncoderRequest sw = *r;
+	ZyanStatus status;
+	uint8_t b2[16];
+	size_t l2;
+
+	if (r->operands[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+	    r->operands[1].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+	    r->operands[0].reg.value == ZYDIS_REGISTER_EAX &&
+	    r->operands[1].reg.value == ZYDIS_REGISTER_EAX) {
+		st->bytes[0] = 0x87;
+		st->bytes[1] = 0xc0;
+		*len = 2;
+		return;
+	}
+	sw.operands[0] = r->operands[1];
+	sw.operands[1] = r->operands[0];
+	if (try_imms(st, &sw, -1, absolute, b2, &l2, &status) && l2 < *len) {
+		memcpy(st->bytes, b2, l2);
+		*len = l2;
+	}
+}
+
 /* Bytes Zydis does not emit, added around its encoding: a REX.W it cannot
  * encode (sysexitq) just before the opcode, after the legacy prefixes, and a
  * cs/ds/es/ss override first. */
@@ -611,18 +640,8 @@ static int insn_encode(struct asm_ctx *ctx, struct asm_stmt *st, uint64_t end)
 		if (!try_imms(st, &r, immi, absolute, st->bytes, &len, &status))
 			return encode_failure(ctx, st, &r, immi, immo, status);
 	}
-	if (st->mnem == ZYDIS_MNEMONIC_XCHG && k == 2) {
-		/* the short `90+r` form exists for one operand order only */
-		ZydisEncoderRequest sw = r;
-		uint8_t b2[16];
-		size_t l2;
-		sw.operands[0] = r.operands[1];
-		sw.operands[1] = r.operands[0];
-		if (try_imms(st, &sw, -1, absolute, b2, &l2, &status) && l2 < len) {
-			memcpy(st->bytes, b2, l2);
-			len = l2;
-		}
-	}
+	if (st->mnem == ZYDIS_MNEMONIC_XCHG && k == 2)
+		xchg_form(st, &r, absolute, &len);
 	if (st->is_branch && len < st->len && !st->width_hint) {
 		/* grew to near in an earlier pass: stay near (no oscillation) */
 		st->force_near = true;

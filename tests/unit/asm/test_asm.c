@@ -245,6 +245,15 @@ static void test_default_operand_sizes(void **state)
 	}
 }
 
+static void test_xchg(void **state)
+{
+	(void)state;
+	/* 90 is nop in 64-bit mode: xchg eax, eax clears rax's upper half */
+	CHECK_BYTES("xchg eax, eax", 0, 0x87, 0xc0);
+	CHECK_BYTES("xchg eax, ecx; xchg ecx, eax; xchg rax, r8", 0, 0x91, 0x91, 0x49, 0x90);
+	CHECK_BYTES("xchg ax, ax; xchg rax, rax", 0, 0x66, 0x90, 0x48, 0x90);
+}
+
 static void test_labels_and_branches(void **state)
 {
 	(void)state;
@@ -503,6 +512,7 @@ int main(void)
 		cmocka_unit_test(test_memory_forms),
 		cmocka_unit_test(test_registers_and_prefixes),
 		cmocka_unit_test(test_default_operand_sizes),
+		cmocka_unit_test(test_xchg),
 		cmocka_unit_test(test_labels_and_branches),
 		cmocka_unit_test(test_runtime_address_and_symbols),
 		cmocka_unit_test(test_data),
