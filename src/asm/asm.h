@@ -20,6 +20,10 @@
 struct asm_error {
 	int line, col;
 	char msg[160];
+	bool addr_dependent; /**< a range error that depends on the address the
+				  text is assembled at (a branch, rip-relative or
+				  absolute target out of reach, a label's value
+				  too wide): assembling elsewhere may succeed */
 };
 
 /** Resolves a symbol (`puts`, `libc!puts`) to an address: 0 or -HD_E_NOSYM. */

@@ -53,6 +53,15 @@ static uint64_t eval(const struct asm_ctx *ctx, const struct asm_expr *e, uint64
 	return v;
 }
 
+/* The value moves with the address assembled at (a label or `$`). */
+static bool has_label(const struct asm_ctx *ctx, const struct asm_expr *e)
+{
+	for (int i = 0; i < e->nterms; i++)
+		if (ctx->syms[e->term[i].sym].label_stmt >= 0)
+			return true;
+	return e->here;
+}
+
 static int resolve_symbols(struct asm_ctx *ctx)
 {
 	for (int i = 0; i < ctx->nsyms; i++) {
@@ -84,6 +93,13 @@ static bool fits_either(uint64_t v, int bits)
 	return bits >= 64 || fits_signed((int64_t)v, bits) || v < ((uint64_t)1 << bits);
 }
 
+/* Out of rel32 reach from an instruction at `at` of any length. */
+static bool beyond_rel32(uint64_t target, uint64_t at)
+{
+	return !fits_signed((int64_t)(target - at), 32) ||
+	       !fits_signed((int64_t)(target - (at + 15)), 32);
+}
+
 static int data_encode(struct asm_ctx *ctx, struct asm_stmt *st, uint64_t end)
 {
 	size_t n = (size_t)st->nitems * (size_t)st->dwidth;
@@ -93,9 +109,10 @@ static int data_encode(struct asm_ctx *ctx, struct asm_stmt *st, uint64_t end)
 	for (int i = 0; i < st->nitems; i++) {
 		uint64_t v = eval(ctx, &st->items[i], st->addr, end);
 		if (!fits_either(v, st->dwidth * 8))
-			return asm_fail(ctx, -HD_E_RANGE, st->line, st->items[i].col,
-					"value %lld does not fit in %d byte%s", (long long)v,
-					st->dwidth, st->dwidth > 1 ? "s" : "");
+			return asm_fail_range(ctx, has_label(ctx, &st->items[i]), st->line,
+					      st->items[i].col,
+					      "value %lld does not fit in %d byte%s", (long long)v,
+					      st->dwidth, st->dwidth > 1 ? "s" : "");
 		for (int b = 0; b < st->dwidth; b++)
 			st->raw[(size_t)i * (size_t)st->dwidth + (size_t)b] = (uint8_t)(v >> (8 * b));
 	}
@@ -374,9 +391,8 @@ static void build_operand(const struct asm_ctx *ctx, struct asm_stmt *st,
 		} else if (op->base == ZYDIS_REGISTER_NONE && op->index == ZYDIS_REGISTER_NONE &&
 			   !fits_signed((int64_t)v, 32) && op->seg != ZYDIS_REGISTER_FS &&
 			   op->seg != ZYDIS_REGISTER_GS) {
-			/* out of disp32 reach: rip-relative if within 2 GB, else moffs */
-			int64_t d = (int64_t)(v - (st->addr + 16));
-			if (fits_signed(d, 31)) {
+			/* out of disp32 reach: rip-relative if within 2 GiB, else moffs */
+			if (!beyond_rel32(v, st->addr)) {
 				eo->mem.base = ZYDIS_REGISTER_RIP;
 				*absolute = true;
 			}
@@ -417,40 +433,104 @@ static bool two_gprs_differ(const struct asm_stmt *st, char *why, size_t cap)
 	return false;
 }
 
+/* A target written as an address or an external symbol (not a label or
+ * `$`) is reached from where the code is placed: its distance depends on
+ * the address assembled at. */
+static bool target_is_absolute(const struct asm_ctx *ctx, const struct asm_expr *e)
+{
+	return !has_label(ctx, e);
+}
+
+static void hex_signed(char *buf, size_t cap, int64_t v)
+{
+	snprintf(buf, cap, "%s0x%llx", v < 0 ? "-" : "",
+		 (unsigned long long)(v < 0 ? -(uint64_t)v : (uint64_t)v));
+}
+
+static bool rel8_only(ZydisMnemonic m)
+{
+	return m == ZYDIS_MNEMONIC_LOOP || m == ZYDIS_MNEMONIC_LOOPE ||
+	       m == ZYDIS_MNEMONIC_LOOPNE || m == ZYDIS_MNEMONIC_JRCXZ ||
+	       m == ZYDIS_MNEMONIC_JECXZ || m == ZYDIS_MNEMONIC_JCXZ;
+}
+
+/* Range problems of the branch target or the memory operand, else 0. */
+static int range_failure(struct asm_ctx *ctx, const struct asm_stmt *st,
+			 const ZydisEncoderRequest *r, int memi, int memo, bool absolute)
+{
+	char num[24];
+
+	if (st->is_branch) {
+		const struct asm_operand *op = &st->op[0];
+		bool dep = target_is_absolute(ctx, &op->expr);
+		uint64_t t = r->operands[0].imm.u;
+		if (st->width_hint == ZYDIS_BRANCH_WIDTH_8)
+			return asm_fail_range(ctx, dep, st->line, op->col,
+					      "branch target out of range for a short jump");
+		if (rel8_only(st->mnem))
+			return asm_fail_range(ctx, dep, st->line, op->col,
+					      "branch target 0x%llx out of range for '%s' "
+					      "(a short jump only: -128..127 bytes)",
+					      (unsigned long long)t, st->mnem_text);
+		if (beyond_rel32(t, st->addr))
+			return asm_fail_range(ctx, dep, st->line, op->col,
+					      "branch target 0x%llx is more than 2 GiB away",
+					      (unsigned long long)t);
+	}
+	if (memi < 0)
+		return 0;
+	const ZydisEncoderOperand *o = &r->operands[memi];
+	const struct asm_operand *op = &st->op[memo];
+	bool rip = o->mem.base == ZYDIS_REGISTER_RIP;
+	if (rip && absolute) {
+		/* the displacement holds the target address */
+		uint64_t t = (uint64_t)o->mem.displacement;
+		if (beyond_rel32(t, st->addr))
+			return asm_fail_range(ctx, target_is_absolute(ctx, &op->expr), st->line,
+					      op->col,
+					      "rip-relative target 0x%llx is more than 2 GiB away",
+					      (unsigned long long)t);
+		return 0;
+	}
+	if (o->mem.base == ZYDIS_REGISTER_NONE && o->mem.index == ZYDIS_REGISTER_NONE) {
+		if (!fits_signed(o->mem.displacement, 32))
+			return asm_fail_range(ctx, true, st->line, op->col,
+					      "address 0x%llx is beyond a 32-bit displacement and "
+					      "more than 2 GiB from the instruction",
+					      (unsigned long long)o->mem.displacement);
+		return 0;
+	}
+	if (!fits_signed(o->mem.displacement, 32)) {
+		hex_signed(num, sizeof(num), o->mem.displacement);
+		return asm_fail_range(ctx, has_label(ctx, &op->expr), st->line, op->col,
+				      "displacement %s does not fit in 32 bits (signed: "
+				      "-0x80000000..0x7fffffff)", num);
+	}
+	return 0;
+}
+
 /* Explain why no encoding was found, in the user's terms. */
 static int encode_failure(struct asm_ctx *ctx, const struct asm_stmt *st,
-			  const ZydisEncoderRequest *r, int immi, int immo, ZyanStatus status)
+			  const ZydisEncoderRequest *r, int memi, int memo, int immi, int immo,
+			  bool absolute, ZyanStatus status)
 {
 	char why[128];
 
-	if (st->is_branch) {
-		if (st->width_hint == ZYDIS_BRANCH_WIDTH_8)
-			return asm_fail(ctx, -HD_E_RANGE, st->line, st->op[0].col,
-					"branch target out of range for a short jump");
-		uint64_t t = r->operands[0].imm.u;
-		if (!fits_signed((int64_t)(t - st->addr), 32))
-			return asm_fail(ctx, -HD_E_RANGE, st->line, st->op[0].col,
-					"branch target 0x%llx is more than 2 GB away",
-					(unsigned long long)t);
-	}
+	TRY(range_failure(ctx, st, r, memi, memo, absolute));
 	if (immi >= 0 && !st->is_branch) {
 		int w = op_width(r);
 		uint64_t v = r->operands[immi].imm.u;
 		bool mov64 = st->mnem == ZYDIS_MNEMONIC_MOV && w == 64;
+		bool dep = has_label(ctx, &st->op[immo].expr);
 		if (w > 0 && ((w < 64 && !fits_either(v, w)) ||
 			      (w == 64 && !mov64 && !fits_signed((int64_t)v, 32))))
-			return asm_fail(ctx, -HD_E_RANGE, st->line, st->op[immo].col,
-					"immediate 0x%llx out of range for a %d-bit operand",
-					(unsigned long long)v, w == 64 ? 32 : w);
-	}
-	for (int i = 0; i < r->operand_count; i++) {
-		const ZydisEncoderOperand *o = &r->operands[i];
-		if (o->type == ZYDIS_OPERAND_TYPE_MEMORY && o->mem.base == ZYDIS_REGISTER_NONE &&
-		    o->mem.index == ZYDIS_REGISTER_NONE && !fits_signed(o->mem.displacement, 32))
-			return asm_fail(ctx, -HD_E_RANGE, st->line, st->col,
-					"address 0x%llx is beyond a 32-bit displacement and more "
-					"than 2 GB from the instruction",
-					(unsigned long long)o->mem.displacement);
+			return asm_fail_range(ctx, dep, st->line, st->op[immo].col,
+					      "immediate 0x%llx out of range for a %d-bit operand",
+					      (unsigned long long)v, w == 64 ? 32 : w);
+		if (w == 0 && !fits_signed((int64_t)v, 32)) /* push imm */
+			return asm_fail_range(ctx, dep, st->line, st->op[immo].col,
+					      "immediate 0x%llx out of range for a 32-bit operand",
+					      (unsigned long long)v);
 	}
 	if (two_gprs_differ(st, why, sizeof(why)))
 		return asm_fail(ctx, -HD_E_ENCODE, st->line, st->col, "%s", why);
@@ -464,7 +544,9 @@ static int encode_failure(struct asm_ctx *ctx, const struct asm_stmt *st,
 
 /* Zydis prefers `67 A1 moffs32` for `mov eax, [abs32]`; GNU as and
  * Keystone use `8B 04 25 disp32` (same semantics, the form users expect).
- * Rewrite the accumulator-moffs form into the ModRM+SIB one. */
+ * Rewrite the accumulator-moffs form into the ModRM+SIB one, for addresses
+ * below 2 GiB only: a disp32 is sign-extended, a moffs32 zero-extended
+ * (`[0x80000000]` stays `67 A1`). */
 static void moffs_to_sib(uint8_t *b, size_t *len)
 {
 	size_t i = 0, p67 = SIZE_MAX;
@@ -481,6 +563,8 @@ static void moffs_to_sib(uint8_t *b, size_t *len)
 	static const uint8_t modrm_op[] = { 0x8a, 0x8b, 0x88, 0x89 };
 	uint8_t disp[4];
 	memcpy(disp, b + op + 1, 4);
+	if (disp[3] & 0x80)
+		return;
 	b[op] = modrm_op[b[op] - 0xa0];
 	b[op + 1] = 0x04;
 	b[op + 2] = 0x25;
@@ -572,7 +656,7 @@ static int infer_size(struct asm_ctx *ctx, const struct asm_stmt *st, ZydisEncod
 	if (size < -1)
 		return size;
 	if (size < 0)
-		return encode_failure(ctx, st, r, immi, immo, status);
+		return encode_failure(ctx, st, r, memi, memo, immi, immo, absolute, status);
 	r->operands[memi].mem.size = (uint16_t)size;
 	return 0;
 }
@@ -634,11 +718,13 @@ static int insn_encode(struct asm_ctx *ctx, struct asm_stmt *st, uint64_t end)
 		/* a lone memory operand's size is advisory, as in GNU as
 		 * (`clflush byte ptr [rax]`, Zydis wants 64) */
 		if (!sized || k != 1)
-			return encode_failure(ctx, st, &r, immi, immo, status);
+			return encode_failure(ctx, st, &r, memi, memo, immi, immo, absolute,
+					      status);
 		r.operands[memi].mem.size = 0;
 		TRY(infer_size(ctx, st, &r, memi, memo, immi, immo, absolute));
 		if (!try_imms(st, &r, immi, absolute, st->bytes, &len, &status))
-			return encode_failure(ctx, st, &r, immi, immo, status);
+			return encode_failure(ctx, st, &r, memi, memo, immi, immo, absolute,
+					      status);
 	}
 	if (st->mnem == ZYDIS_MNEMONIC_XCHG && k == 2)
 		xchg_form(st, &r, absolute, &len);

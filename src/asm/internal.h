@@ -98,8 +98,12 @@ struct asm_ctx {
 /* parse.c */
 /** Parse the whole text into ctx->st and ctx->syms. 0 or -HD_E_PARSE. */
 int asm_parse(struct asm_ctx *ctx, const char *text);
-/** Record an error at line:col; returns `rc`. */
+/** Record an error at line:col (the first one recorded wins); returns `rc`. */
 int asm_fail(struct asm_ctx *ctx, int rc, int line, int col, const char *fmt, ...)
+	HD_PRINTF(5, 6);
+/** Record a range error; `dep`: it depends on the address assembled at
+ *  (asm_error.addr_dependent). Returns -HD_E_RANGE. */
+int asm_fail_range(struct asm_ctx *ctx, bool dep, int line, int col, const char *fmt, ...)
 	HD_PRINTF(5, 6);
 
 /* tables.c */

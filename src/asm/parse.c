@@ -19,17 +19,33 @@ struct lex {
 	int line;
 };
 
-int asm_fail(struct asm_ctx *ctx, int rc, int line, int col, const char *fmt, ...)
+static int vfail(struct asm_ctx *ctx, int rc, bool dep, int line, int col, const char *fmt,
+		 va_list ap)
 {
-	va_list ap;
-
 	if (ctx->err && ctx->err->msg[0] == '\0') {
 		ctx->err->line = line;
 		ctx->err->col = col;
-		va_start(ap, fmt);
+		ctx->err->addr_dependent = dep;
 		vsnprintf(ctx->err->msg, sizeof(ctx->err->msg), fmt, ap);
-		va_end(ap);
 	}
+	return rc;
+}
+
+int asm_fail(struct asm_ctx *ctx, int rc, int line, int col, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	rc = vfail(ctx, rc, false, line, col, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int asm_fail_range(struct asm_ctx *ctx, bool dep, int line, int col, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = vfail(ctx, -HD_E_RANGE, dep, line, col, fmt, ap);
+	va_end(ap);
 	return rc;
 }
 

@@ -305,9 +305,9 @@ static int parse_block(struct event_table *tab, const char *text, bool is_asm, b
 	hd_buf_printf(&src, "%s; ret", text);
 	memset(&ae, 0, sizeof(ae));
 	int rc = asm_assemble(hd_buf_str(&src), 0, asm_resolve, &tab->host, tmp, &len, &ae);
-	if (rc == -HD_E_RANGE) {
-		/* a rel32 to a symbol out of reach of address 0: checked again
-		 * at the block's load address, before the event is added */
+	if (rc == -HD_E_RANGE && ae.addr_dependent) {
+		/* e.g. a rel32 to a symbol out of reach of address 0: checked
+		 * again at the block's load address, before the event is added */
 		len = sizeof(tmp);
 		rc = 0;
 	}

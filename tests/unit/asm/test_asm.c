@@ -380,9 +380,9 @@ static void test_errors(void **state)
 	check_error("vaddps zmm0, zmm1, zmm2 {k9}", -HD_E_PARSE, 1, 25, "unknown decorator");
 	check_error("movaps xmm0, [rip+rax]", -HD_E_PARSE, 1, 14, "cannot have an index");
 	check_error("mov eax, 1\nmov eax, [rax]\njmp 0x100000000000", -HD_E_RANGE, 3, 5,
-		    "more than 2 GB");
+		    "branch target 0x100000000000 is more than 2 GiB away");
 	check_error("mov eax ebx", -HD_E_PARSE, 1, 9, "unexpected 'ebx' after operand (missing ','?)");
-	check_error("mov rbx, [0x7f0000001000]", -HD_E_RANGE, 1, 1, "beyond a 32-bit displacement");
+	check_error("mov rbx, [0x7f0000001000]", -HD_E_RANGE, 1, 10, "beyond a 32-bit displacement");
 	check_error("rax: nop", -HD_E_PARSE, 1, 1, "is a register");
 	check_error("mov eax, \x01", -HD_E_PARSE, 1, 10, "unexpected character \\x01");
 	check_error("mov eax, (1+2", -HD_E_PARSE, 1, 14, "expected ')'");
@@ -406,6 +406,62 @@ static void test_errors(void **state)
 	assert_int_equal(out[0], 0xAA);
 	/* an error needs no err struct */
 	assert_int_equal(asm_assemble("bogus", 0, NULL, NULL, out, &len, NULL), -HD_E_PARSE);
+}
+
+/* Out of range: the message names the field and the value. */
+static void test_range_errors(void **state)
+{
+	(void)state;
+	check_error("mov rax, [rax+0x100000000]", -HD_E_RANGE, 1, 10,
+		    "displacement 0x100000000 does not fit in 32 bits");
+	check_error("mov rax, [rax+0x80000000]", -HD_E_RANGE, 1, 10,
+		    "displacement 0x80000000 does not fit in 32 bits");
+	check_error("mov rax, [rax-0x80000001]", -HD_E_RANGE, 1, 10,
+		    "displacement -0x80000001 does not fit in 32 bits");
+	CHECK_BYTES("mov rax, [rax-0x80000000]", 0, 0x48, 0x8b, 0x80, 0, 0, 0, 0x80);
+	check_error("inc [rbx+rcx*8+0x123456789]", -HD_E_RANGE, 1, 5,
+		    "displacement 0x123456789 does not fit in 32 bits");
+	check_error("lea rax, [rip+0x100000000]", -HD_E_RANGE, 1, 10,
+		    "displacement 0x100000000 does not fit in 32 bits");
+	/* at 0x1000: libc!puts is 0x7f0000001000, far beyond rel32 */
+	check_error("nop\n lea rax, [rip+libc!puts]", -HD_E_RANGE, 2, 11,
+		    "rip-relative target 0x7f0000001000 is more than 2 GiB away");
+	check_error("call libc!puts", -HD_E_RANGE, 1, 6,
+		    "branch target 0x7f0000001000 is more than 2 GiB away");
+	check_error("jz 0x80001010", -HD_E_RANGE, 1, 4, "is more than 2 GiB away");
+	check_error("loop 0x2000", -HD_E_RANGE, 1, 6,
+		    "branch target 0x2000 out of range for 'loop' (a short jump only");
+	check_error("push 0x100000000", -HD_E_RANGE, 1, 6,
+		    "immediate 0x100000000 out of range for a 32-bit operand");
+	check_error("mov ymm0, ymm1", -HD_E_ENCODE, 1, 1,
+		    "no encoding for 'mov' with these operands (Zydis: impossible instruction");
+	/* [2 GiB, 4 GiB): a disp32 would be sign-extended; the accumulator's
+	 * moffs32 with an address-size prefix is zero-extended */
+	CHECK_BYTES("mov eax, [0x80000000]", 0, 0x67, 0xa1, 0x00, 0x00, 0x00, 0x80);
+	CHECK_BYTES("mov rax, [0xffffffff]", 0, 0x67, 0x48, 0xa1, 0xff, 0xff, 0xff, 0xff);
+	CHECK_BYTES("mov eax, [0x7fffffff]", 0, 0x8b, 0x04, 0x25, 0xff, 0xff, 0xff, 0x7f);
+
+	/* which range errors another address could cure (asm_error.addr_dependent) */
+	static const struct {
+		const char *text;
+		bool dep;
+	} dep[] = {
+		{ "call libc!puts", true },          { "jmp 0x100000000000", true },
+		{ "lea rax, [rip+libc!puts]", true }, { "mov rbx, [0x7f0000001000]", true },
+		{ "mov eax, [rax+0x100000000]", false }, { "mov al, 300", false },
+		{ "db 300", false },                 { "L: db L", true },
+		{ "mov al, L+0x1000; L:", true },
+		{ "jmp short X; dq 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0; X:", false },
+	};
+	for (size_t i = 0; i < HD_ARRAY_SIZE(dep); i++) {
+		uint8_t out[512];
+		size_t n = sizeof(out);
+		struct asm_error err;
+		int rc = asm_assemble(dep[i].text, 0x1000, resolver, NULL, out, &n, &err);
+		if (rc != -HD_E_RANGE || err.addr_dependent != dep[i].dep)
+			fail_msg("'%s': rc %d, addr_dependent %d, want %d (%s)", dep[i].text, rc,
+				 err.addr_dependent, dep[i].dep, err.msg);
+	}
 }
 
 static int symbolizer(void *ud, uint64_t addr, char *buf, size_t len)
@@ -517,6 +573,7 @@ int main(void)
 		cmocka_unit_test(test_runtime_address_and_symbols),
 		cmocka_unit_test(test_data),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_range_errors),
 		cmocka_unit_test(test_disasm),
 		cmocka_unit_test(test_disasm_reassembles),
 		cmocka_unit_test(test_insn_length),
