@@ -160,7 +160,7 @@ static ZyanStatus encode_relative(const struct asm_stmt *st, const ZydisEncoderR
 	static const ZydisBranchWidth widths[] = { ZYDIS_BRANCH_WIDTH_8, ZYDIS_BRANCH_WIDTH_32,
 						   ZYDIS_BRANCH_WIDTH_NONE /* xbegin */ };
 	/* bytes added in front of Zydis's encoding move the instruction's end */
-	uint64_t at = st->addr + (st->seg_byte != 0) + (st->raw_rex != 0);
+	uint64_t at = st->addr + (st->seg_byte != 0) + (st->raw_rep != 0) + (st->raw_rex != 0);
 	ZyanStatus last = ZYDIS_STATUS_IMPOSSIBLE_INSTRUCTION;
 
 	for (int i = 0; i < r->operand_count; i++) {
@@ -593,6 +593,30 @@ static void prefer_gnu_form(ZydisMnemonic m, uint8_t *b, size_t len)
 		b[i + 2] |= 0xc0;
 }
 
+/* lar/lsl take a selector: GNU as and Keystone accept its register at 16
+ * bits or at the destination's size (`lar eax, ax`, `lsl rax, rax`); Zydis
+ * wants the destination's size for lar and 32 bits for lsl r64. */
+static bool try_lar_lsl(const struct asm_stmt *st, const ZydisEncoderRequest *base,
+			bool absolute, uint8_t *buf, size_t *len, ZyanStatus *status)
+{
+	ZydisEncoderRequest r = *base;
+	ZydisEncoderOperand *src = &r.operands[1];
+	if (r.operand_count != 2 || src->type != ZYDIS_OPERAND_TYPE_REGISTER ||
+	    r.operands[0].type != ZYDIS_OPERAND_TYPE_REGISTER)
+		return try_encode(st, &r, absolute, buf, len, status);
+	const ZydisRegisterClass cls[] = { ZydisRegisterGetClass(src->reg.value),
+		ZydisRegisterGetClass(r.operands[0].reg.value), ZYDIS_REGCLASS_GPR32 };
+	const ZyanU8 id = ZydisRegisterGetId(src->reg.value);
+	for (size_t i = 0; i < HD_ARRAY_SIZE(cls); i++) {
+		if (cls[i] < ZYDIS_REGCLASS_GPR16 || cls[i] > ZYDIS_REGCLASS_GPR64)
+			continue;
+		src->reg.value = ZydisRegisterEncode(cls[i], id);
+		if (try_encode(st, &r, absolute, buf, len, status))
+			return true;
+	}
+	return false;
+}
+
 /* xchg: the short `90+r` form exists for one operand order only; and
  * `xchg eax, eax` is not 90, which is `nop` in 64-bit mode (it would not
  * clear the upper half of rax): GNU as and Keystone write 87 C0, a form
@@ -622,12 +646,12 @@ static void xchg_form(struct asm_stmt *st, const ZydisEncoderRequest *r, bool ab
 	}
 }
 
-/* Bytes Zydis does not emit, added around its encoding: a REX.W it cannot
- * encode (sysexitq) just before the opcode, after the legacy prefixes, and a
- * cs/ds/es/ss override first. */
+/* Bytes Zydis does not emit, added around its encoding: a raw rep/repne
+ * (`rep ret`) after the legacy prefixes, a REX.W it cannot encode
+ * (sysexitq) just before the opcode, and a cs/ds/es/ss override first. */
 static int add_raw_prefixes(struct asm_ctx *ctx, struct asm_stmt *st, size_t len)
 {
-	size_t extra = (st->seg_byte != 0) + (st->raw_rex != 0), i = 0;
+	size_t extra = (st->seg_byte != 0) + (st->raw_rep != 0) + (st->raw_rex != 0), i = 0;
 
 	if (len + extra > 15)
 		return asm_fail(ctx, -HD_E_ENCODE, st->line, st->col,
@@ -635,11 +659,15 @@ static int add_raw_prefixes(struct asm_ctx *ctx, struct asm_stmt *st, size_t len
 	while (i < len && strchr("\x26\x2e\x36\x3e\x64\x65\x66\x67\xf0\xf2\xf3", st->bytes[i]) &&
 	       st->bytes[i])
 		i++;
-	if (st->raw_rex) {
-		memmove(st->bytes + i + 1, st->bytes + i, len - i);
-		st->bytes[i] = st->raw_rex;
-		len++;
-	}
+	uint8_t raw[2];
+	size_t n = 0;
+	if (st->raw_rep)
+		raw[n++] = st->raw_rep;
+	if (st->raw_rex)
+		raw[n++] = st->raw_rex;
+	memmove(st->bytes + i + n, st->bytes + i, len - i);
+	memcpy(st->bytes + i, raw, n);
+	len += n;
 	if (st->seg_byte) {
 		memmove(st->bytes + 1, st->bytes, len++);
 		st->bytes[0] = st->seg_byte;
@@ -714,7 +742,10 @@ static int insn_encode(struct asm_ctx *ctx, struct asm_stmt *st, uint64_t end)
 		int vec = op_width(&r) / 8;
 		r.operands[memi].mem.size = (uint16_t)(vec / st->op[memo].bcst);
 	}
-	if (!try_imms(st, &r, immi, absolute, st->bytes, &len, &status)) {
+	bool ok = st->mnem == ZYDIS_MNEMONIC_LAR || st->mnem == ZYDIS_MNEMONIC_LSL
+			  ? try_lar_lsl(st, &r, absolute, st->bytes, &len, &status)
+			  : try_imms(st, &r, immi, absolute, st->bytes, &len, &status);
+	if (!ok) {
 		/* a lone memory operand's size is advisory, as in GNU as
 		 * (`clflush byte ptr [rax]`, Zydis wants 64) */
 		if (!sized || k != 1)

@@ -57,6 +57,7 @@ struct asm_stmt {
 	ZydisBranchType branch_type;  /* FAR for retf/lret/`ret far` */
 	ZydisBranchWidth far_width;   /* operand size of a far return (retfq: 64) */
 	uint8_t raw_rex;              /* REX Zydis cannot encode (sysexitq: 0x48) */
+	uint8_t raw_rep;              /* F2/F3 GNU as accepts as a raw prefix (`rep ret`) */
 	ZydisBranchWidth width_hint;  /* `short`/`near` written */
 	int nops;
 	struct asm_operand op[ASM_MAX_OPS];

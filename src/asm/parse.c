@@ -676,7 +676,83 @@ static int data_item_add(struct asm_stmt *st, const struct asm_expr *e)
 	return 0;
 }
 
-static int parse_data(struct lex *lx, struct asm_stmt *st, int width)
+static int hex_digit(int c)
+{
+	return isdigit(c) ? c - '0' : isxdigit(c) ? tolower(c) - 'a' + 10 : -1;
+}
+
+/* One character of a string at *pp, escapes as in GNU as and Keystone:
+ * \" \' \\ \n \t \r \b \f \v, \0 and up to three octal digits, \x and hex
+ * digits (the low 8 bits of the value). */
+static int string_char(struct lex *lx, const char **pp, uint8_t *out)
+{
+	const char *p = *pp, *at = p;
+	static const char esc[] = "n\nt\tr\rb\bf\fv\v\"\"''\\\\";
+
+	if (*p != '\\') {
+		*out = (uint8_t)*p;
+		*pp = p + 1;
+		return 0;
+	}
+	p++;
+	if (*p >= '0' && *p <= '7') {
+		unsigned v = 0;
+		for (int i = 0; i < 3 && *p >= '0' && *p <= '7'; i++)
+			v = v * 8 + (unsigned)(*p++ - '0');
+		*out = (uint8_t)v;
+	} else if (*p == 'x' || *p == 'X') {
+		unsigned v = 0;
+		if (hex_digit((unsigned char)p[1]) < 0)
+			return FAIL_AT(lx, at, "expected hex digits after '\\x'");
+		while (hex_digit((unsigned char)p[1]) >= 0)
+			v = v * 16 + (unsigned)hex_digit((unsigned char)*++p);
+		*out = (uint8_t)v;
+		p++;
+	} else {
+		const char *e = *p ? strchr(esc, *p) : NULL;
+		while (e && (e - esc) % 2) /* match escape letters, not their values */
+			e = strchr(e + 1, *p);
+		if (!e) {
+			if (isprint((unsigned char)*p))
+				return FAIL_AT(lx, at, "unknown escape '\\%c' in string", *p);
+			return FAIL_AT(lx, at, "unknown escape in string");
+		}
+		*out = (uint8_t)e[1];
+		p++;
+	}
+	*pp = p;
+	return 0;
+}
+
+/* A quoted string at the cursor: one byte item per character. */
+static int parse_string(struct lex *lx, struct asm_stmt *st, bool nul)
+{
+	const char *at = lx->p, *c = lx->p + 1;
+	char q = *at;
+	struct asm_expr e;
+
+	while (*c != q) {
+		if (*c == '\0' || *c == '\n' || (c[0] == '\\' && (c[1] == '\0' || c[1] == '\n')))
+			return FAIL_AT(lx, at, "unterminated string");
+		uint8_t b = 0;
+		memset(&e, 0, sizeof(e));
+		e.col = col_of(lx, c);
+		TRY(string_char(lx, &c, &b));
+		e.num = b;
+		data_item_add(st, &e);
+	}
+	if (nul) {
+		memset(&e, 0, sizeof(e));
+		e.col = col_of(lx, c);
+		data_item_add(st, &e);
+	}
+	lx->p = c + 1;
+	return 0;
+}
+
+enum { DATA_NUMBERS = 1, DATA_STRINGS = 2, DATA_NUL = 4 };
+
+static int parse_data(struct lex *lx, struct asm_stmt *st, int width, int flags)
 {
 	st->kind = ASM_ST_DATA;
 	st->dwidth = width;
@@ -688,20 +764,11 @@ static int parse_data(struct lex *lx, struct asm_stmt *st, int width)
 		const char *at = lx->p;
 		char q = *lx->p;
 		if ((q == '"' || q == '\'') && !(q == '\'' && lx->p[1] && lx->p[2] == '\'')) {
-			const char *s = lx->p + 1;
-			while (*s && *s != q && *s != '\n')
-				s++;
-			if (*s != q)
-				return FAIL_AT(lx, at, "unterminated string");
-			if (width != 1)
+			if (!(flags & DATA_STRINGS) || width != 1)
 				return FAIL_AT(lx, at, "strings are allowed only with db");
-			for (const char *c = lx->p + 1; c < s; c++) {
-				memset(&e, 0, sizeof(e));
-				e.num = (unsigned char)*c;
-				e.col = col_of(lx, c);
-				data_item_add(st, &e);
-			}
-			lx->p = s + 1;
+			TRY(parse_string(lx, st, flags & DATA_NUL));
+		} else if (!(flags & DATA_NUMBERS)) {
+			return FAIL_AT(lx, at, "expected a string");
 		} else {
 			TRY(parse_expr(lx, &e));
 			data_item_add(st, &e);
@@ -727,13 +794,70 @@ static const struct {
 	{ "xacquire", ZYDIS_ATTRIB_HAS_XACQUIRE }, { "xrelease", ZYDIS_ATTRIB_HAS_XRELEASE },
 };
 
+#define NUMS DATA_NUMBERS
+#define STRS (DATA_NUMBERS | DATA_STRINGS)
 static const struct {
 	const char *kw;
-	int width;
+	int width, flags;
 } data_kw[] = {
-	{ "db", 1 }, { "dw", 2 }, { "dd", 4 }, { "dq", 8 },
-	{ ".byte", 1 }, { ".word", 2 }, { ".long", 4 }, { ".quad", 8 },
+	{ "db", 1, STRS },    { "dw", 2, NUMS },    { "dd", 4, NUMS },    { "dq", 8, NUMS },
+	{ ".byte", 1, STRS }, { ".word", 2, NUMS }, { ".long", 4, NUMS }, { ".quad", 8, NUMS },
+	{ ".ascii", 1, DATA_STRINGS },
+	{ ".asciz", 1, DATA_STRINGS | DATA_NUL },
+	{ ".string", 1, DATA_STRINGS | DATA_NUL },
 };
+#undef NUMS
+#undef STRS
+
+static bool is_shift(ZydisMnemonic m)
+{
+	return m == ZYDIS_MNEMONIC_SHL || m == ZYDIS_MNEMONIC_SHR || m == ZYDIS_MNEMONIC_SAR ||
+	       m == ZYDIS_MNEMONIC_ROL || m == ZYDIS_MNEMONIC_ROR || m == ZYDIS_MNEMONIC_RCL ||
+	       m == ZYDIS_MNEMONIC_RCR;
+}
+
+/* Short forms GNU as and Keystone accept, rewritten to the operands Zydis
+ * wants: `shr eax` (by 1), `imul eax, 10` (= imul eax, eax, 10),
+ * `int 3` (= int3, as both assemble it), and `rep`/`repne` where they are
+ * legal only as raw prefixes (`rep ret`, `rep nop`, `rep bsf`). */
+static int gnu_forms(struct asm_stmt *st)
+{
+	struct asm_operand *op = st->op;
+	ZydisInstructionAttributes reps =
+		ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE;
+
+	if (is_shift(st->mnem) && st->nops == 1 && op[0].kind != ASM_OP_IMM) {
+		memset(&op[1], 0, sizeof(op[1]));
+		op[1].kind = ASM_OP_IMM;
+		op[1].col = op[1].expr.col = op[0].col;
+		op[1].expr.num = 1;
+		st->nops = 2;
+	}
+	if (st->mnem == ZYDIS_MNEMONIC_IMUL && st->nops == 2 && op[0].kind == ASM_OP_REG &&
+	    op[1].kind == ASM_OP_IMM) {
+		op[2] = op[1];
+		op[1] = op[0];
+		st->nops = 3;
+	}
+	if (st->mnem == ZYDIS_MNEMONIC_INT && st->nops == 1 && op[0].kind == ASM_OP_IMM &&
+	    op[0].expr.nterms == 0 && !op[0].expr.here && op[0].expr.num == 3) {
+		st->mnem = ZYDIS_MNEMONIC_INT3;
+		st->nops = 0;
+	}
+	if (st->mnem == ZYDIS_MNEMONIC_XCHG && st->nops == 2 && op[0].kind == ASM_OP_REG &&
+	    op[1].kind == ASM_OP_MEM) {
+		struct asm_operand t = op[0]; /* Zydis has the memory-first order only */
+		op[0] = op[1];
+		op[1] = t;
+	}
+	if ((st->prefixes & reps) && st->branch_type != ZYDIS_BRANCH_TYPE_FAR &&
+	    (st->mnem == ZYDIS_MNEMONIC_RET || st->mnem == ZYDIS_MNEMONIC_BSF ||
+	     st->mnem == ZYDIS_MNEMONIC_BSR || (st->mnem == ZYDIS_MNEMONIC_NOP && st->nops == 0))) {
+		st->raw_rep = (st->prefixes & ZYDIS_ATTRIB_HAS_REPNE) ? 0xf2 : 0xf3;
+		st->prefixes &= ~reps;
+	}
+	return 0;
+}
 
 /* After labels: [prefixes] mnemonic operands, or a data directive. */
 static int parse_insn(struct lex *lx, struct asm_stmt *st)
@@ -764,7 +888,7 @@ static int parse_insn(struct lex *lx, struct asm_stmt *st)
 		if (!strcmp(w, data_kw[i].kw)) {
 			if (st->prefixes)
 				return FAIL_AT(lx, at, "prefix before data directive '%s'", w);
-			return parse_data(lx, st, data_kw[i].width);
+			return parse_data(lx, st, data_kw[i].width, data_kw[i].flags);
 		}
 	st->kind = ASM_ST_INSN;
 	struct asm_mnem_hint hint;
@@ -786,7 +910,7 @@ static int parse_insn(struct lex *lx, struct asm_stmt *st)
 		read_ident(lx, raw, sizeof(raw));
 	}
 	if (at_stmt_end(lx))
-		return 0;
+		return gnu_forms(st);
 	for (;;) {
 		skip_space(lx);
 		if (*lx->p == '{') { /* GNU's `, {rn-sae}` as its own operand */
@@ -818,7 +942,7 @@ static int parse_insn(struct lex *lx, struct asm_stmt *st)
 			st->op[0].kind == ASM_OP_IMM;
 	if (st->width_hint && !st->is_branch)
 		return FAIL_AT(lx, at, "'short'/'near' needs a branch to a label or address");
-	return 0;
+	return gnu_forms(st);
 }
 
 /* Labels `Name:` at the start of a statement; returns true if one was read. */

@@ -225,6 +225,8 @@ static void test_default_operand_sizes(void **state)
 	CHECK_BYTES("sysretq; sysexitq", 0, 0x48, 0x0f, 0x07, 0x48, 0x0f, 0x35);
 	CHECK_BYTES("cltd; cwtd; cbtw", 0, 0x99, 0x66, 0x99, 0x66, 0x98);
 	CHECK_BYTES("callq rax; jmpq rax", 0, 0xff, 0xd0, 0xff, 0xe0);
+	/* as GNU as and Keystone: `int 3` is the one-byte int3 */
+	CHECK_BYTES("int 3; int 0x3; int 4", 0, 0xcc, 0xcc, 0xcd, 0x04);
 	/* the disassembler spells the non-default sizes so they assemble back */
 	static const struct {
 		uint8_t b[4];
@@ -252,6 +254,49 @@ static void test_xchg(void **state)
 	CHECK_BYTES("xchg eax, eax", 0, 0x87, 0xc0);
 	CHECK_BYTES("xchg eax, ecx; xchg ecx, eax; xchg rax, r8", 0, 0x91, 0x91, 0x49, 0x90);
 	CHECK_BYTES("xchg ax, ax; xchg rax, rax", 0, 0x66, 0x90, 0x48, 0x90);
+	CHECK_BYTES("xchg eax, [rax]; xchg [rax], eax", 0, 0x87, 0x00, 0x87, 0x00);
+	CHECK_BYTES("xchg rbx, qword ptr [rsp+8]", 0, 0x48, 0x87, 0x5c, 0x24, 0x08);
+}
+
+/* Forms GNU as and Keystone accept beyond Zydis's operand lists. */
+static void test_gnu_forms(void **state)
+{
+	(void)state;
+	CHECK_BYTES("rep ret; repz ret; repne ret; rep ret 8", 0, 0xf3, 0xc3, 0xf3, 0xc3, 0xf2,
+		    0xc3, 0xf3, 0xc2, 0x08, 0x00);
+	CHECK_BYTES("rep nop; repne nop", 0, 0xf3, 0x90, 0xf2, 0x90);
+	CHECK_BYTES("rep bsf eax, ebx; rep bsf ax, bx; rep bsr rax, [rcx]", 0, 0xf3, 0x0f, 0xbc,
+		    0xc3, 0x66, 0xf3, 0x0f, 0xbc, 0xc3, 0xf3, 0x48, 0x0f, 0xbd, 0x01);
+	/* the raw prefix counts in a rip-relative displacement */
+	CHECK_BYTES("rep bsf eax, [rip+X]; X:", 0, 0xf3, 0x0f, 0xbc, 0x05, 0, 0, 0, 0);
+	CHECK_BYTES("shr eax; shl rax; rol eax; ror r8d; rcl cx; rcr bl; sal eax", 0, 0xd1, 0xe8,
+		    0x48, 0xd1, 0xe0, 0xd1, 0xc0, 0x41, 0xd1, 0xc8, 0x66, 0xd1, 0xd1, 0xd0, 0xdb,
+		    0xd1, 0xe0);
+	CHECK_BYTES("sar byte ptr [rax]; shl word ptr [rax]; shr qword ptr [rax+8]", 0, 0xd0,
+		    0x38, 0x66, 0xd1, 0x20, 0x48, 0xd1, 0x68, 0x08);
+	CHECK_BYTES("imul eax, 10; imul rax, 1000; imul ax, -1", 0, 0x6b, 0xc0, 0x0a, 0x48, 0x69,
+		    0xc0, 0xe8, 0x03, 0x00, 0x00, 0x66, 0x6b, 0xc0, 0xff);
+	CHECK_BYTES("lar eax, ax; lar rax, ax; lsl eax, ax; lsl rax, rax; lar eax, r9w", 0, 0x0f,
+		    0x02, 0xc0, 0x48, 0x0f, 0x02, 0xc0, 0x0f, 0x03, 0xc0, 0x48, 0x0f, 0x03, 0xc0,
+		    0x41, 0x0f, 0x02, 0xc1);
+	CHECK_BYTES("retf; retf 8", 0, 0xcb, 0xca, 0x08, 0x00);
+}
+
+static void test_data_strings(void **state)
+{
+	(void)state;
+	CHECK_BYTES("db \"a\\\"b\\\\c\\n\\t\\0\\x41\"", 0, 'a', '"', 'b', '\\', 'c', '\n', '\t',
+		    0, 0x41);
+	CHECK_BYTES("db \"\\r\\b\\f\\v\\'\"", 0, '\r', '\b', '\f', '\v', '\'');
+	CHECK_BYTES("db \"\\0123\\777\\x141\"", 0, 0x0a, '3', 0xff, 0x41); /* as GNU as */
+	CHECK_BYTES("db 'a\\'b', '\\n'", 0, 'a', '\'', 'b', '\n');
+	CHECK_BYTES(".ascii \"hi\\n\"; .asciz \"a\", \"b\"; .string \"c\"", 0, 'h', 'i', '\n',
+		    'a', 0, 'b', 0, 'c', 0);
+	check_error("db \"\\q\"", -HD_E_PARSE, 1, 5, "unknown escape '\\q'");
+	check_error("db \"\\x\"", -HD_E_PARSE, 1, 5, "expected hex digits after '\\x'");
+	check_error("db \"abc\\\"", -HD_E_PARSE, 1, 4, "unterminated string");
+	check_error(".ascii 5", -HD_E_PARSE, 1, 8, "expected a string");
+	check_error("dw \"ab\"", -HD_E_PARSE, 1, 4, "strings are allowed only with db");
 }
 
 static void test_labels_and_branches(void **state)
@@ -569,6 +614,8 @@ int main(void)
 		cmocka_unit_test(test_registers_and_prefixes),
 		cmocka_unit_test(test_default_operand_sizes),
 		cmocka_unit_test(test_xchg),
+		cmocka_unit_test(test_gnu_forms),
+		cmocka_unit_test(test_data_strings),
 		cmocka_unit_test(test_labels_and_branches),
 		cmocka_unit_test(test_runtime_address_and_symbols),
 		cmocka_unit_test(test_data),
