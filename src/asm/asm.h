@@ -16,7 +16,8 @@
 
 #include "util/hd.h"
 
-/** Where and why assembly failed: 1-based line and column in the text. */
+/** Where and why assembly failed: 1-based line and column in the text
+ *  (the column counts bytes: a tab is one). */
 struct asm_error {
 	int line, col;
 	char msg[160];
@@ -44,6 +45,20 @@ typedef int (*asm_resolve_fn)(void *ud, const char *name, uint64_t *value);
  *  filled, or -ENOSPC. Thread-safe. */
 int asm_assemble(const char *text, uint64_t addr, asm_resolve_fn resolve, void *ud,
 		 uint8_t *out, size_t *out_len, struct asm_error *err) HD_MUST_CHECK;
+
+/** @brief Render the line of `text` that `err` points into, and a caret
+ *  under its column, as two lines for the user:
+ *  "  mov eax, 5 6\n             ^" (each indented by 2 spaces; no final
+ *  newline). Tabs are expanded to 8-column stops and control characters
+ *  shown as '?', so the caret stays under the offending character (a
+ *  UTF-8 character counts one column); trailing blanks are dropped. A line
+ *  too long for `cap` (2 * its width + 16 bytes hold it whole) is cut
+ *  around the column, cut ends shown as "...".
+ *  @param text the text given to asm_assemble.
+ *  @param buf receives the rendering, always NUL-terminated if cap > 0.
+ *  @return the length written (< cap), or 0 (buf empty) if err has no
+ *  position in `text` (err->line is 0 or past the last line). */
+size_t asm_error_render(const char *text, const struct asm_error *err, char *buf, size_t cap);
 
 /** Names an address for the disassembler ("libc!puts+0x10"): 0, or <0 if none. */
 typedef int (*asm_symbolize_fn)(void *ud, uint64_t addr, char *buf, size_t len);

@@ -24,9 +24,12 @@ static int assemble_at(struct cmd_session *s, const char *text, uint64_t *addr)
 	int rc = asm_assemble(text, *addr, cmd_resolve, s, code, &len, &e);
 	if (rc == -ENOSPC)
 		return cmd_err(s, rc, "code too long for one command (%zu bytes at most)", sizeof(code));
-	if (rc < 0)
-		return cmd_err(s, rc, "assembly line %d column %d: %s", e.line, e.col,
-			       e.msg[0] ? e.msg : hd_strerror(rc));
+	if (rc < 0) {
+		char caret[512];
+		size_t n = asm_error_render(text, &e, caret, sizeof(caret));
+		return cmd_err(s, rc, "assembly line %d column %d: %s%s%s", e.line, e.col,
+			       e.msg[0] ? e.msg : hd_strerror(rc), n ? "\n" : "", caret);
+	}
 	rc = target_mem_write(s->t, *addr, code, len);
 	if (rc < 0)
 		return cmd_err(s, rc, "cannot write %zu bytes at %016llx: %s", len,

@@ -312,10 +312,14 @@ static int parse_block(struct event_table *tab, const char *text, bool is_asm, b
 		rc = 0;
 	}
 	if (rc < 0) {
+		/* the caret line is drawn from the text as written, without the
+		 * appended `; ret` */
+		char caret[512];
+		size_t n = asm_error_render(text, &ae, caret, sizeof(caret));
 		hd_buf_free(&src);
-		return err(out, rc, "err, assemble error in the %s at line %d column %d: %s",
+		return err(out, rc, "err, assemble error in the %s at line %d column %d: %s%s%s",
 			   is_cond ? "condition" : "code", ae.line, ae.col,
-			   ae.msg[0] ? ae.msg : hd_strerror(rc));
+			   ae.msg[0] ? ae.msg : hd_strerror(rc), n ? "\n" : "", caret);
 	}
 	b->text = hd_xstrdup(hd_buf_str(&src));
 	b->len = len;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bad input of event commands: each gives one error line (HyperDbg's
+# Bad input of event commands: each gives one error (HyperDbg's
 # message where it has one), registers nothing (`events` lists nothing)
 # and changes no byte of the target: with the debug registers taken by four
 # good hooks, a bad !epthook would have to write an int3; the code in
@@ -11,13 +11,14 @@ A='!epthook ExAllocatePoolWithTag'
 call() { echo "ExAllocatePoolWithTag(PoolType=0, NumberOfBytes=0x40, Tag='$1')"; }
 
 # command<TAB>expected error line (after "error: ", which HyperDbg's own
-# "err, ..." messages do not get)
+# "err, ..." messages do not get); `\n` separates the lines of an assembly
+# error (the source line and a caret under the column follow it)
 cat >"$TMPD/cases" <<EOF
 $A code {90 9g}	please enter condition code in a hex notation
 $A condition {zz}	please enter condition code in a hex notation
 $A code {0x\\x90q}	please enter condition code in a hex notation
-$A asm code { mov rax, }	err, assemble error in the code at line 1 column 11: expected an operand at end of statement
-$A asm condition { bogus }	err, assemble error in the condition at line 1 column 2: unknown mnemonic 'bogus'
+$A asm code { mov rax, }	err, assemble error in the code at line 1 column 11: expected an operand at end of statement\n   mov rax,\n            ^
+$A asm condition { bogus }	err, assemble error in the condition at line 1 column 2: unknown mnemonic 'bogus'\n   bogus\n   ^
 $A script { printf("x" }	err, script line 1 column 13: Syntax Error: Invalid Syntax: ' printf("x" '
 $A script {file:$TMPD/none.ds}	err, either script file is not found or it's empty
 $A foo	unknown parameter 'foo'
@@ -59,10 +60,10 @@ $A output {x}	err, the name you entered, not found. Did you use 'output' command
 !vmcall	!vmcall does not apply to a user-mode target: vmcall exits to a hypervisor; hdbg debugs a Linux process, not a guest (in a process it faults with SIGILL)
 !xsetbv	!xsetbv does not apply to a user-mode target: xsetbv is a privileged instruction executed only by the kernel; a user-mode thread cannot execute it
 EOF
-errline() { case $1 in "err, "*) printf '%s' "$1" ;; *) printf 'error: %s' "$1" ;; esac; }
+errline() { case $1 in "err, "*) printf '%b' "$1" ;; *) printf 'error: %b' "$1" ;; esac; }
 cases=$(cat "$TMPD/cases")
 
-# --- batch: every case, one line each; nothing registered; the program
+# --- batch: every case, one error each; nothing registered; the program
 # runs unchanged; the batch fails (status 1) ---
 args=()
 want=""
@@ -72,7 +73,7 @@ while IFS=$'\t' read -r c e; do
 done <<<"$cases"
 out=$(hd "${args[@]}" -c events -c g -- "$S" 1)
 rc=$?
-expect "one line per bad command, nothing registered" "$(skip_start <<<"$out" | normi)" <<X
+expect "one error per bad command, nothing registered" "$(skip_start <<<"$out" | normi)" <<X
 ${want}no active/disabled events 
 $(call HDBG)
 process PID exited with status 0

@@ -164,8 +164,12 @@ out=$(hd -c "a leaf" -c "lea rax, [rdi+rdi*2+3]" -c "bogus rax" -c "ret" -c "" \
 expect "a ADDR: line mode" "$(skip_start <<<"$out" | normpid)" <<X
 $LEAF 488d447f03
 error: assembly line 1 column 1: unknown mnemonic 'bogus'
+  bogus rax
+  ^
 $(printf '%016x' $((0x$LEAF + 5))) c3
 error: assembly line 1 column 10: undefined label or symbol 'nosuch'
+  mov rax, nosuch
+           ^
 Hello world ! sum=160 counter=10
 process PID exited with status 0
 X

@@ -74,6 +74,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (int i = 0; i < 16; i++)
 			if (out[i] != 0x5a)
 				abort();
+		/* the caret rendering stays in its buffer and ends with the caret */
+		char caret[96];
+		size_t cl = asm_error_render(text, &err, caret, sizeof(caret));
+		if (cl >= sizeof(caret) || cl != strlen(caret) ||
+		    (cl > 0 && caret[cl - 1] != '^'))
+			abort();
 	}
 	free(text);
 	return 0;

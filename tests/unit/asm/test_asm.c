@@ -509,6 +509,68 @@ static void test_range_errors(void **state)
 	}
 }
 
+/* The two lines shown under an error: the source line and a caret. */
+static void check_render(const char *text, size_t cap, const char *want)
+{
+	uint8_t out[64];
+	size_t n = sizeof(out);
+	struct asm_error err;
+	char buf[512];
+
+	assert_true(cap <= sizeof(buf));
+	assert_true(asm_assemble(text, 0, resolver, NULL, out, &n, &err) < 0);
+	size_t len = asm_error_render(text, &err, buf, cap);
+	if (strcmp(buf, want) || len != strlen(want))
+		fail_msg("'%s' (%d:%d %s): rendered\n%s\n(%zu bytes), want\n%s", text, err.line,
+			 err.col, err.msg, buf, len, want);
+}
+
+static void test_error_render(void **state)
+{
+	(void)state;
+	check_render("mov eax, 5 6", 512, "  mov eax, 5 6\n             ^");
+	check_render("nop\n  foo eax\nnop", 512, "    foo eax\n    ^");
+	/* the caret after the end of the line */
+	check_render("mov eax,", 512, "  mov eax,\n          ^");
+	/* tabs expanded to 8-column stops, so the caret lines up */
+	check_render("nop\n\tmov\teax, [rax*3]", 512,
+		     "          mov     eax, [rax*3]\n" "                            ^");
+	/* control characters shown as '?', UTF-8 as one column per character */
+	check_render("mov eax, \x01", 512, "  mov eax, ?\n           ^");
+	check_render("db \"h\xc3\xa9llo\", 300", 512, "  db \"h\xc3\xa9llo\", 300\n              ^");
+	check_render("mov eax, 1\r\nbogus\r\n", 512, "  bogus\n  ^");
+	/* a long line is cut around the column */
+	char big[1024];
+	int k = 0;
+	for (int i = 0; i < 60; i++)
+		k += snprintf(big + k, sizeof(big) - (size_t)k, "nop; ");
+	snprintf(big + k, sizeof(big) - (size_t)k, "bogus eax; nop; nop; nop; nop; nop; nop; nop");
+	check_render(big, 64, "  ...; nop; nop; bogus eax; n...\n"
+			      "                 ^");
+	/* multi-byte characters take more bytes than columns: the caret line
+	 * keeps its room, the source line gives way */
+	k = 0;
+	for (int i = 0; i < 40; i++)
+		k += snprintf(big + k, sizeof(big) - (size_t)k, "db \"\xe2\x82\xac\xe2\x82\xac\"; ");
+	snprintf(big + k, sizeof(big) - (size_t)k, "bogus");
+	uint8_t out[512];
+	size_t n = sizeof(out);
+	struct asm_error err;
+	char wide[64];
+	assert_int_equal(asm_assemble(big, 0, NULL, NULL, out, &n, &err), -HD_E_PARSE);
+	size_t len = asm_error_render(big, &err, wide, sizeof(wide));
+	assert_true(len > 0 && len < sizeof(wide) && len == strlen(wide));
+	assert_int_equal(wide[len - 1], '^');
+	/* errors without a place in the text render nothing */
+	struct asm_error none = { 0 };
+	char buf[16] = "x";
+	assert_int_equal(asm_error_render("nop", &none, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+	struct asm_error past = { .line = 3, .col = 1 };
+	assert_int_equal(asm_error_render("nop\nnop", &past, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+}
+
 static int symbolizer(void *ud, uint64_t addr, char *buf, size_t len)
 {
 	(void)ud;
@@ -621,6 +683,7 @@ int main(void)
 		cmocka_unit_test(test_data),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_range_errors),
+		cmocka_unit_test(test_error_render),
 		cmocka_unit_test(test_disasm),
 		cmocka_unit_test(test_disasm_reassembles),
 		cmocka_unit_test(test_insn_length),

@@ -102,13 +102,16 @@ static void test_bad_input_changes_nothing(void **state)
 		{"x nomod!zz*", "no symbol matches 'nomod!zz*'"},
 		{"? 1 +", "1 +"},
 		{"a 0 nop", "cannot write 1 bytes at 0000000000000000"},
-		{"a greeting {nop; bogus}", "assembly line 1 column 6: unknown mnemonic 'bogus'"},
+		/* an assembly error shows the line and a caret under the column */
+		{"a greeting {nop; bogus}",
+		 "assembly line 1 column 6: unknown mnemonic 'bogus'\n  nop; bogus\n       ^\n"},
 		{"a nosuch nop", "unknown symbol 'nosuch'"},
 	};
 	for (size_t i = 0; i < HD_ARRAY_SIZE(cases); i++) {
 		int rc = capture_exec(c, cases[i].line);
 		const char *err = hd_buf_str(&c->err);
-		if (rc >= 0 || count_lines(err) != 1 || !strstr(err, cases[i].err) ||
+		int lines = count_lines(cases[i].err) ? count_lines(cases[i].err) : 1;
+		if (rc >= 0 || count_lines(err) != lines || !strstr(err, cases[i].err) ||
 		    strncmp(err, "error: ", 7) || *hd_buf_str(&c->out))
 			fail_msg("'%s': rc %d, out '%s', err '%s' (want '%s')", cases[i].line, rc,
 				 hd_buf_str(&c->out), err, cases[i].err);

@@ -138,6 +138,36 @@ static void test_asm_and_script_errors_name_the_place(void **state)
 	event_table_free(tab);
 }
 
+/* An assembly error shows the block's line and a caret under the column
+ * (drawn from the text as written, without the appended `; ret`); a range
+ * error is left to the load address only if that address can change it. */
+static void test_asm_error_caret_and_range(void **state)
+{
+	(void)state;
+	struct event_table *tab = new_table();
+	struct hd_buf out = {0};
+	assert_true(run(tab, "!epthook 401000 asm code { mov rax, rbx; bogus rax }", &out) < 0);
+	assert_string_equal(hd_buf_str(&out),
+			    "err, assemble error in the code at line 1 column 16: unknown mnemonic "
+			    "'bogus'\n"
+			    "   mov rax, rbx; bogus rax\n"
+			    "                 ^\n");
+	assert_true(run(tab, "!epthook 401000 asm code { mov al, 300 }", &out) < 0);
+	assert_string_equal(hd_buf_str(&out),
+			    "err, assemble error in the code at line 1 column 10: immediate 0x12c "
+			    "out of range for a 8-bit operand\n"
+			    "   mov al, 300\n"
+			    "           ^\n");
+	assert_true(run(tab, "!epthook 401000 asm code { mov rax, [rax+0x100000000] }", &out) < 0);
+	assert_non_null(strstr(hd_buf_str(&out), "displacement 0x100000000 does not fit"));
+	assert_int_equal(event_count(tab), 0);
+	/* out of reach from address 0, maybe not from the load address */
+	assert_int_equal(run(tab, "!epthook 401000 asm code { jmp 0x7f0000000000 }", &out), 0);
+	assert_int_equal(event_count(tab), 1);
+	hd_buf_free(&out);
+	event_table_free(tab);
+}
+
 static const char *const kernel_only[] = {"!msrread", "!msrwrite", "!ioin", "!ioout",
 					  "!interrupt", "!dr", "!crwrite", "!mode",
 					  "!vmcall", "!xsetbv", "!pmc"};
@@ -321,6 +351,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_input_changes_nothing),
 		cmocka_unit_test(test_asm_and_script_errors_name_the_place),
+		cmocka_unit_test(test_asm_error_caret_and_range),
 		cmocka_unit_test(test_kernel_only_commands_answer_one_line),
 		cmocka_unit_test(test_hex_block_rules),
 		cmocka_unit_test(test_numbers_are_hex_by_default),
