@@ -302,7 +302,7 @@ static int parse_block(struct event_table *tab, const char *text, bool is_asm, b
 	struct asm_error ae;
 	uint8_t tmp[4096];
 	size_t len = sizeof(tmp);
-	hd_buf_printf(&src, "%s; ret", text);
+	hd_buf_printf(&src, "%s\nret", text); /* a line of its own: after a comment too */
 	memset(&ae, 0, sizeof(ae));
 	int rc = asm_assemble(hd_buf_str(&src), 0, asm_resolve, &tab->host, tmp, &len, &ae);
 	if (rc == -HD_E_RANGE && ae.addr_dependent) {
@@ -313,7 +313,7 @@ static int parse_block(struct event_table *tab, const char *text, bool is_asm, b
 	}
 	if (rc < 0) {
 		/* the caret line is drawn from the text as written, without the
-		 * appended `; ret` */
+		 * appended `ret` */
 		char caret[512];
 		size_t n = asm_error_render(text, &ae, caret, sizeof(caret));
 		hd_buf_free(&src);

@@ -114,10 +114,13 @@ static int load_block(struct event_table *tab, struct event *e, struct event_blo
 	memset(&ae, 0, sizeof(ae));
 	rc = asm_assemble(b->text, b->addr, asm_resolve, &tab->host, code, &len, &ae);
 	if (rc < 0) {
+		char caret[512];
+		size_t n = asm_error_render(b->text, &ae, caret, sizeof(caret));
 		if (out)
 			hd_buf_printf(out, "err, assemble error in the %s of event 0x%x at line %d "
-				      "column %d: %s\n", b == &e->cond ? "condition" : "code", e->id,
-				      ae.line, ae.col, ae.msg[0] ? ae.msg : hd_strerror(rc));
+				      "column %d: %s\n%s%s", b == &e->cond ? "condition" : "code", e->id,
+				      ae.line, ae.col, ae.msg[0] ? ae.msg : hd_strerror(rc), caret,
+				      n && caret[n - 1] != '\n' ? "\n" : "");
 		b->addr = 0;
 		rc = -HD_E_ENCODE; /* reported */
 		goto out;

@@ -31,6 +31,21 @@ $(call HDB2)
 $(call HDB2)
 process PID exited with status 0
 X
+# a block whose last line is a comment still gets its ret (a line of its own)
+expect "seed asm, a comment at the end" "$(run 1 "!epthook ExAllocatePoolWithTag asm code { $SEED_ASM # rewrites the tag }")" <<X
+$(call HDB2)
+process PID exited with status 0
+X
+# an error only the load address shows (a call out of reach of the agent's
+# arena): reported with the source line and a caret; nothing registered
+expect "load-time assembly error" "$(run 1 "!epthook ExAllocatePoolWithTag asm code { nop; call 0x7ff000000000 }" events)" <<X
+err, assemble error in the code of event 0x0 at line 1 column 12: branch target 0x7ff000000000 is more than 2 GiB away
+   nop; call 0x7ff000000000
+             ^
+no active/disabled events 
+$(call HDBG)
+process PID exited with status 0
+X
 # hex block forms of HyperDbg: 0x prefix, \x separators, spaces
 expect "seed hex 0x/\\x/spaces" "$(run 1 "!epthook ExAllocatePoolWithTag code {0x488B5A40\\x4881FB48444247 7402EB08 48C7424048444232 C3}")" <<X
 $(call HDB2)
