@@ -141,9 +141,11 @@ struct cli_out {
 	struct cli_edit *edit;  /**< set while the REPL runs, else NULL */
 };
 
-/** @brief Write `text` (whole lines; a final newline is added when
- *  missing) to stdout (`err` false) or stderr. Thread-safe; keeps an
- *  edited line intact (cli_edit_print). */
+/** @brief Write `text` exactly as given to stdout (`err` false) or
+ *  stderr: a script's printf output may end in the middle of a line (the
+ *  command layer ends such a line when its command finishes). Thread-safe;
+ *  keeps an edited line intact (cli_edit_print: there a final newline is
+ *  added when missing, since the prompt is redrawn below the text). */
 void cli_out_write(struct cli_out *o, bool err, const char *text);
 
 /** @brief Hand output to `ed` while the REPL runs (NULL: write directly).

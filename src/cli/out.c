@@ -34,14 +34,15 @@ void cli_out_write(struct cli_out *o, bool err, const char *text)
 	size_t n = strlen(text);
 	struct hd_buf line = {0};
 
-	if (n == 0 || text[n - 1] != '\n') {
+	if (n == 0)
+		return;
+	pthread_mutex_lock(&out_lock);
+	if (o->edit && text[n - 1] != '\n') {
+		/* the editor redraws the prompt below the text: end the line */
 		hd_buf_append(&line, text, n);
 		hd_buf_append(&line, "\n", 1);
-		text = line.p;
-		n = line.len;
 	}
-	pthread_mutex_lock(&out_lock);
-	if (!o->edit || !cli_edit_print(o->edit, text))
+	if (!o->edit || !cli_edit_print(o->edit, line.len ? line.p : text))
 		write_all(err && !o->json ? STDERR_FILENO : STDOUT_FILENO, text, n);
 	pthread_mutex_unlock(&out_lock);
 	hd_buf_free(&line);
@@ -85,10 +86,11 @@ static void out_message(struct cli_out *o, const char *type, const char *level, 
 			hd_buf_printf(&b, "\"level\":\"%s\",", level);
 		hd_buf_printf(&b, "\"message\":");
 		cli_json_string(&b, msg);
-		hd_buf_printf(&b, "}");
+		hd_buf_printf(&b, "}\n");
 	} else {
 		hd_buf_printf(&b, "hdbg: %s%s%s", level && !strcmp(level, "warning") ? level : "",
 			      level && !strcmp(level, "warning") ? ": " : "", msg);
+		hd_buf_append(&b, "\n", 1);
 	}
 	cli_out_write(o, true, b.p);
 	hd_buf_free(&b);

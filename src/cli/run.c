@@ -145,7 +145,7 @@ int cli_main(int argc, char **argv)
 	install_signals(old_sig);
 	if (!opts.quiet && !opts.batch && !opts.json) {
 		hd_buf_printf(&err, "hdbg %s: a HyperDbg-style debugger for Linux x86-64 "
-			      "processes.\nType .help for the commands, q to quit.", cli_version());
+			      "processes.\nType .help for the commands, q to quit.\n", cli_version());
 		cli_out_write(&r.out, false, err.p);
 	}
 	if (open_target(&r) < 0 && opts.batch) {

@@ -20,7 +20,10 @@ struct cmd_session;
 
 enum cmd_stream { CMD_OUT, CMD_ERR };
 
-/** Where a session's output goes; `text` is one or more whole lines. */
+/** Where a session's output goes; `text` is printed as is: whole lines,
+ *  or script printf output that may end in the middle of a line. A line
+ *  left open is ended ("\n" on CMD_OUT) before an error and when the
+ *  command finishes, so every cmd_execute() ends at the start of a line. */
 struct cmd_sink {
 	void (*write)(void *ud, enum cmd_stream stream, const char *text);
 	void *ud;

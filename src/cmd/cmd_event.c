@@ -10,34 +10,12 @@
 #include "event/event.h"
 #include "target/target.h"
 
-/* Script output of events comes as lines or fragments: whole lines are
- * passed on at once, a fragment waits for its end of line. */
+/* Script output of events is printed as it comes: a printf without a
+ * newline leaves the line open and the next hit's output continues it
+ * (session.c, emit). */
 static void event_write(void *ud, const char *text)
 {
-	struct cmd_session *s = ud;
-	hd_buf_printf(&s->evout, "%s", text);
-	const char *p = hd_buf_str(&s->evout);
-	const char *nl = strrchr(p, '\n');
-	if (!nl)
-		return;
-	size_t n = (size_t)(nl - p) + 1;
-	char *lines = hd_xmalloc(n + 1);
-	memcpy(lines, p, n);
-	lines[n] = '\0';
-	char *rest = hd_xstrdup(p + n);
-	hd_buf_reset(&s->evout);
-	hd_buf_printf(&s->evout, "%s", rest);
-	free(rest);
-	cmd_out(s, "%s", lines);
-	free(lines);
-}
-
-void cmd_events_flush(struct cmd_session *s)
-{
-	if (s->evout.len) {
-		cmd_out(s, "%s\n", hd_buf_str(&s->evout));
-		hd_buf_reset(&s->evout);
-	}
+	cmd_out_event(ud, text);
 }
 
 int cmd_events_new(struct cmd_session *s)
@@ -57,7 +35,6 @@ void cmd_events_free(struct cmd_session *s)
 	if (s->events)
 		event_table_free(s->events);
 	s->events = NULL;
-	hd_buf_free(&s->evout);
 }
 
 /* Print text the event layer returned: errors on CMD_ERR as one line each. */
@@ -165,7 +142,6 @@ int cmd_events_stop(struct cmd_session *s, const struct target_stop *st)
 	struct event_verdict v;
 	memset(&v, 0, sizeof(v));
 	int rc = event_handle_stop(s->events, s->t, st, &v);
-	cmd_events_flush(s);
 	if (rc < 0) {
 		print_text(s, &v.text, true);
 		hd_buf_free(&v.text);
@@ -200,7 +176,6 @@ int cmd_events_continue(struct cmd_session *s)
 		return 1;
 	memset(&v, 0, sizeof(v));
 	int rc = event_continue(s->events, &v);
-	cmd_events_flush(s);
 	if (rc < 0) {
 		print_text(s, &v.text, true);
 		hd_buf_free(&v.text);
@@ -223,7 +198,6 @@ int cmd_events_continue(struct cmd_session *s)
 static int step_verdict(struct cmd_session *s, int rc, struct event_verdict *v,
 			struct target_stop *st)
 {
-	cmd_events_flush(s);
 	if (rc < 0) {
 		print_text(s, &v->text, true);
 		hd_buf_free(&v->text);
@@ -276,7 +250,5 @@ int cmd_events_pseudo(struct cmd_session *s, int id, uint64_t *val)
 int cmd_events_ctl(void *ud, int func, const uint64_t *args, int nargs)
 {
 	struct cmd_session *s = ud;
-	int rc = event_script_ctl(s->events, func, args, nargs);
-	cmd_events_flush(s);
-	return rc;
+	return event_script_ctl(s->events, func, args, nargs);
 }

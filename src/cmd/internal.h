@@ -65,6 +65,10 @@ struct cmd_bp {
 
 #define CMD_MAX_BP 256
 
+/** Who printed a piece of output (emit in session.c): an open line is
+ *  continued only by its own source. */
+enum cmd_src { CMD_SRC_NONE, CMD_SRC_CMD, CMD_SRC_EVENT };
+
 struct cmd_session {
 	struct cmd_sink sink;
 	struct target *t;
@@ -85,7 +89,7 @@ struct cmd_session {
 	bool asm_mode;           /**< `a ADDR`: lines are assembly until an empty one */
 	uint64_t asm_addr;
 	struct event_table *events;
-	struct hd_buf evout;     /**< event output waiting for its end of line */
+	enum cmd_src open_line;  /**< whose output left the last line open (no '\n') */
 	uint64_t ldbrk;          /**< the loader's _dl_debug_state breakpoint, or 0 */
 };
 
@@ -119,8 +123,14 @@ const struct cmd_def *cmd_find(const char *name);
 
 /* ---- output (session.c) ---- */
 
-/** Print formatted text (whole lines) on CMD_OUT. */
+/** Print formatted text on CMD_OUT, as is: whole lines, or a script's
+ *  printf text that may leave the line open. */
 void cmd_out(struct cmd_session *s, const char *fmt, ...) HD_PRINTF(2, 3);
+/** Print text of the event scripts (their printf output, as is). */
+void cmd_out_event(struct cmd_session *s, const char *text);
+/** End a line left open by printf output (a '\n'), if any: done before
+ *  errors, before output of another source and when a command finishes. */
+void cmd_out_end_line(struct cmd_session *s);
 /** Print one error line on CMD_ERR; @return rc (negative). */
 int cmd_err(struct cmd_session *s, int rc, const char *fmt, ...) HD_PRINTF(3, 4);
 
@@ -187,8 +197,6 @@ bool cmd_asm_line(struct cmd_session *s, const char *line, int *rc);
 
 int cmd_events_new(struct cmd_session *s) HD_MUST_CHECK;
 void cmd_events_free(struct cmd_session *s);
-/** Print a pending fragment of event output. */
-void cmd_events_flush(struct cmd_session *s);
 /** Bind the events to s->t (NULL: the target is gone). */
 void cmd_events_target_set(struct cmd_session *s);
 /** Before detach/kill: disarm every event. */

@@ -61,12 +61,22 @@ static void json_escape(struct hd_buf *b, const char *s, size_t n)
 	}
 }
 
-static void emit(struct cmd_session *s, enum cmd_stream st, const char *text)
+/* Text goes out as printed: a script's printf without a newline leaves
+ * the line open, and more output of the same source (the same `?` script,
+ * or the event scripts of one `g`) continues it, as on HyperDbg's console.
+ * An open line is ended (one '\n' on CMD_OUT) before an error, before
+ * output of the other source, and when the command finishes
+ * (cmd_out_end_line), so that the next prompt or line starts in column 1. */
+static void emit(struct cmd_session *s, enum cmd_stream st, enum cmd_src src, const char *text)
 {
-	if (!s->sink.write)
+	if (!s->sink.write || !*text)
 		return;
 	if (!s->sink.json) {
+		if (s->open_line != CMD_SRC_NONE && (st == CMD_ERR || s->open_line != src))
+			cmd_out_end_line(s);
 		s->sink.write(s->sink.ud, st, text);
+		if (st == CMD_OUT)
+			s->open_line = text[strlen(text) - 1] == '\n' ? CMD_SRC_NONE : src;
 		return;
 	}
 	struct hd_buf b = {0};
@@ -89,6 +99,15 @@ static void emit(struct cmd_session *s, enum cmd_stream st, const char *text)
 	hd_buf_free(&b);
 }
 
+void cmd_out_end_line(struct cmd_session *s)
+{
+	if (s->open_line == CMD_SRC_NONE)
+		return;
+	s->open_line = CMD_SRC_NONE;
+	if (s->sink.write && !s->sink.json)
+		s->sink.write(s->sink.ud, CMD_OUT, "\n");
+}
+
 void cmd_out(struct cmd_session *s, const char *fmt, ...)
 {
 	struct hd_buf b = {0};
@@ -96,8 +115,13 @@ void cmd_out(struct cmd_session *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	hd_buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	emit(s, CMD_OUT, hd_buf_str(&b));
+	emit(s, CMD_OUT, CMD_SRC_CMD, hd_buf_str(&b));
 	hd_buf_free(&b);
+}
+
+void cmd_out_event(struct cmd_session *s, const char *text)
+{
+	emit(s, CMD_OUT, CMD_SRC_EVENT, text);
 }
 
 int cmd_err(struct cmd_session *s, int rc, const char *fmt, ...)
@@ -112,7 +136,7 @@ int cmd_err(struct cmd_session *s, int rc, const char *fmt, ...)
 		hd_buf_printf(&b, "error: ");
 	hd_buf_printf(&b, "%s\n", hd_buf_str(&m));
 	hd_buf_free(&m);
-	emit(s, CMD_ERR, hd_buf_str(&b));
+	emit(s, CMD_ERR, CMD_SRC_CMD, hd_buf_str(&b));
 	hd_buf_free(&b);
 	return rc < 0 ? rc : -HD_E_PARSE;
 }
@@ -265,7 +289,7 @@ int cmd_execute(struct cmd_session *s, const char *line)
 	if (rc < 0 && d->repeat)
 		cmd_set_repeat(s, NULL);
 out:
-	cmd_events_flush(s);
+	cmd_out_end_line(s);
 	cmd_tokens_free(&tk);
 	return rc;
 }

@@ -1,5 +1,6 @@
-/* Unit tests of hdbg's output (cli_out_*): where text goes, the newline
- * rule, --json error and log lines, JSON string escaping. */
+/* Unit tests of hdbg's output (cli_out_*): where text goes, text written
+ * exactly (no newline added), --json error and log lines, JSON string
+ * escaping. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,8 +44,11 @@ static void capture(void (*fn)(struct cli_out *o), struct cli_out *o, char *out,
 static void write_some(struct cli_out *o)
 {
 	cli_out_write(o, false, "rax=0000000000000001\n");
-	cli_out_write(o, true, "unknown command 'zz'");  /* no newline: one is added */
-	cli_out_write(o, false, "two\nlines\n");
+	cli_out_write(o, true, "unknown command 'zz'\n");
+	/* printf("%d", i) in a loop: written exactly, no newline added */
+	cli_out_write(o, false, "0");
+	cli_out_write(o, false, "1");
+	cli_out_write(o, false, "\ntwo\nlines\n");
 	cli_out_error(o, "cannot open '%s'", "x.ds");
 	pr_warn("no symbols for %s", "libfoo");
 	pr_info("not shown by default");
@@ -60,7 +64,7 @@ static void test_text(void **state)
 	cli_out_set_log_sink(&o);
 	capture(write_some, &o, out, err, sizeof(out));
 	hd_log_set_sink(NULL, NULL, HD_LOG_WARN);
-	assert_string_equal(out, "rax=0000000000000001\ntwo\nlines\n");
+	assert_string_equal(out, "rax=0000000000000001\n01\ntwo\nlines\n");
 	assert_string_equal(err, "unknown command 'zz'\n"
 				 "hdbg: cannot open 'x.ds'\n"
 				 "hdbg: warning: no symbols for libfoo\n");
@@ -82,7 +86,7 @@ static void test_json(void **state)
 	assert_string_equal(out,
 		"rax=0000000000000001\n"
 		"unknown command 'zz'\n"
-		"two\nlines\n"
+		"01\ntwo\nlines\n"
 		"{\"type\":\"error\",\"message\":\"cannot open 'x.ds'\"}\n"
 		"{\"type\":\"log\",\"level\":\"warning\",\"message\":\"no symbols for libfoo\"}\n"
 		"{\"type\":\"log\",\"level\":\"info\",\"message\":\"not shown by default\"}\n");

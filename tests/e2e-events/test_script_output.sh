@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Output of event scripts as HyperDbg prints it: printf adds no newline,
+# so the text of several hits continues one line until a script prints
+# "\n"; hdbg ends a line left open before its own next line.
+source "$(dirname "$0")/lib.sh" "$@"
+
+out=$(hd -c '? { .n = 0; }' \
+	-c '!epthook evprog!f0 script { .n = .n + 1; printf("hit%d ", .n); if (.n == 3) { printf("\n"); } }' \
+	-c g -- "$P" hooks 3 | skip_start | normi)
+expect "printf of three hits joins on one line" "$out" <<'X'
+ready PID
+hit1 hit2 hit3 
+done sum=108
+process PID exited with status 0
+X
+
+# two events in turn continue the same line
+out=$(hd -c '? { .m = 0; }' -c '!epthook evprog!f0 script { printf("<"); }' \
+	-c '!epthook evprog!f5 script { .m = .m + 1; printf(">"); if (.m == 2) { printf("|\n"); } }' \
+	-c g -- "$P" hooks 2 | skip_start | normi)
+expect "two events share a line" "$out" <<'X'
+ready PID
+<><>|
+done sum=51
+process PID exited with status 0
+X
+
+finish

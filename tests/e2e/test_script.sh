@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The script commands as a user sees them (`?`, print), with and without a
+# target: printf output exactly as formatted, run-time errors of printf,
+# the pseudo-registers hdbg computes, compile errors with their caret.
+source "$(dirname "$0")/lib.sh" "$@"
+
+# hdo ARGS...: stdout only (stderr dropped), exactly as printed.
+hdo() {
+	timeout 60 "$HDBG" --batch -q "$@" 2>/dev/null
+}
+
+# --- printf adds no newline ---
+# (cat -A: every end of line shows as '$')
+out=$(hdo -c '? { for (i = 0; i < 4; i++) { printf("%d", i); } }' | cat -A)
+expect "printf in a loop: one line, ended once" "$out" <<'X'
+0123$
+X
+out=$(hdo -c '? { printf("a\n"); printf("b"); printf("c\n"); }' -c '? { printf("x"); }' -c '? 0n1' | cat -A)
+expect "a terminated line gets no extra newline" "$out" <<'X'
+a$
+bc$
+x$
+Evaluate expression: 1 = 0000000000000001$
+X
+# an error after an open line starts on a line of its own
+out=$(hd -c '? { printf("partial"); x = 1 / 0; }')
+expect "error after an open line" "$out" <<'X'
+partial
+err, ScriptEngineExecute, function = FUNC_DIV_TYPED
+X
+
+echo "test_script: $passed passed, $failed failed"
+[ "$failed" = 0 ]
