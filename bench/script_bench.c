@@ -76,10 +76,10 @@ static const struct bench benches[] = {
 
 static char outbuf[256];
 
-static void out(void *ud, const char *fmt, const uint64_t *args, int n)
+static int out(void *ud, const char *fmt, const uint64_t *args, int n)
 {
 	(void)ud;
-	script_format(fmt, args, n, NULL, outbuf, sizeof(outbuf));
+	return script_format(fmt, args, n, NULL, outbuf, sizeof(outbuf)) < 0 ? -1 : 0;
 }
 
 static double now(void)

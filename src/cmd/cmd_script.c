@@ -86,14 +86,19 @@ static int env_pseudo_read(void *ud, int id, uint64_t *val)
 	return 0;
 }
 
-static void env_output(void *ud, const char *fmt, const uint64_t *args, int nargs)
+/* A text longer than HyperDbg's 4096-byte packet fails the run (nothing
+ * of it is printed). */
+static int env_output(void *ud, const char *fmt, const uint64_t *args, int nargs)
 {
 	struct cmd_session *s = ud;
 	struct script_env env;
 	char out[4096];
 	cmd_script_env(s, &env);
-	if (script_format(fmt, args, nargs, &env, out, sizeof(out)) >= 0)
-		cmd_out(s, "%s", out);
+	int rc = script_format(fmt, args, nargs, &env, out, sizeof(out));
+	if (rc < 0)
+		return rc;
+	cmd_out(s, "%s", out);
+	return 0;
 }
 
 static int env_insn_len(void *ud, uint64_t addr, int bits, uint64_t *len)

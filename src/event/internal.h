@@ -111,6 +111,7 @@ struct event_table {
 	int running;         /**< > 0 while actions run (deferred clears) */
 	struct event_pending pend;
 	struct hd_buf imm_no;     /**< accumulated output of `imm no` scripts */
+	bool line_open;           /**< the last output did not end its line (printf) */
 	bool last_sc, last_post;  /**< decisions of the last finished pass (tests) */
 	void *kstate[EVENT_KIND_COUNT]; /**< per-kind private state */
 	bool onestop_off;    /**< tests, benchmarks: !epthook always takes the two-stop path */
@@ -242,6 +243,9 @@ int event_occ_break_at(struct event_table *tab, const struct event_occ *occ, uin
 void event_crash_text(struct hd_buf *out, uint32_t id, const char *what,
 		      const struct agent_crash *c);
 void event_output(struct event_table *tab, bool imm, const char *text);
+/** event_output(imm) of a message line that must start a line of its own
+ *  (a run-time error after `printf("x")`). */
+void event_output_line(struct event_table *tab, const char *text);
 void event_flush_imm(struct event_table *tab);
 
 /* ---- emul.c: instructions that fault and hdbg emulates (!tsc, !cpuid) ---- */

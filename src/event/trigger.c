@@ -52,6 +52,9 @@ void event_flush_imm(struct event_table *tab)
 /* `imm yes`: delivered at once; `imm no`: gathered into 4 KB chunks. */
 void event_output(struct event_table *tab, bool imm, const char *text)
 {
+	size_t len = strlen(text);
+	if (len)
+		tab->line_open = text[len - 1] != '\n';
 	if (!imm) {
 		size_t n = strlen(text);
 		if (tab->imm_no.len + n > 4095)
@@ -62,6 +65,13 @@ void event_output(struct event_table *tab, bool imm, const char *text)
 	event_flush_imm(tab);
 	if (tab->host.sink.write)
 		tab->host.sink.write(tab->host.sink.ud, text);
+}
+
+void event_output_line(struct event_table *tab, const char *text)
+{
+	if (tab->line_open)
+		event_output(tab, true, "\n");
+	event_output(tab, true, text);
 }
 
 /* ---- the script environment of an occurrence ---- */
@@ -186,7 +196,7 @@ static int env_pseudo_read(void *ud, int id, uint64_t *val)
 	return 0;
 }
 
-static void env_output(void *ud, const char *fmt, const uint64_t *args, int nargs);
+static int env_output(void *ud, const char *fmt, const uint64_t *args, int nargs);
 
 static int env_insn_len(void *ud, uint64_t addr, int bits, uint64_t *len)
 {
@@ -220,14 +230,18 @@ static void make_env(struct run *r, struct script_env *env)
 	env->interrupt = r->tab->host.interrupt;
 }
 
-static void env_output(void *ud, const char *fmt, const uint64_t *args, int nargs)
+/* A text longer than 4096 bytes fails the run (script_format). */
+static int env_output(void *ud, const char *fmt, const uint64_t *args, int nargs)
 {
 	struct run *r = ud;
 	struct script_env env;
 	char text[4096];
 	make_env(r, &env);
-	if (script_format(fmt, args, nargs, &env, text, sizeof(text)) >= 0)
-		event_output(r->tab, r->e->imm, text);
+	int rc = script_format(fmt, args, nargs, &env, text, sizeof(text));
+	if (rc < 0)
+		return rc;
+	event_output(r->tab, r->e->imm, text);
+	return 0;
 }
 
 /* event_enable/disable/clear(id), event_sc, pause, flush; `r` may be NULL
@@ -276,7 +290,7 @@ static int event_ctl(struct event_table *tab, struct run *r, int func, const uin
 		break;
 	}
 	if (msg[0])
-		event_output(tab, true, msg);
+		event_output_line(tab, msg);
 	return rc;
 }
 
@@ -376,7 +390,7 @@ static int run_script(struct event_table *tab, struct event *e, const struct eve
 	if (rc < 0) {
 		char line[300];
 		snprintf(line, sizeof(line), "%s\n", msg[0] ? msg : hd_strerror(rc));
-		event_output(tab, true, line);
+		event_output_line(tab, line);
 	}
 	return r.pause;
 }

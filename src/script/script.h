@@ -46,8 +46,10 @@ struct script_env {
 	/** pseudo-register by HyperDbg id ($pid = 0 ... $time = 15) */
 	int (*pseudo_read)(void *ud, int id, uint64_t *val);
 	/** printf/print output: the format and its 64-bit arguments; the host
-	 *  formats with script_format(). */
-	void (*output)(void *ud, const char *fmt, const uint64_t *args, int nargs);
+	 *  formats with script_format(). A negative return (script_format's
+	 *  -HD_E_LIMIT: the text would exceed 4096 bytes) stops the run with a
+	 *  run-time error (`err, ScriptEngineExecute, function = FUNC_PRINTF`). */
+	int (*output)(void *ud, const char *fmt, const uint64_t *args, int nargs);
 	/** HyperDbg's test harness builtin `test_statement(x)` (may be NULL) */
 	void (*test_statement)(void *ud, uint64_t value);
 

@@ -38,7 +38,8 @@ static const struct {
 	short id;
 	const char *name;
 } func_names[] = {
-	{FN_PRINTF, "FUNC_PRINTF"}, {FN_POI, "FUNC_POI"}, {FN_DB, "FUNC_DB"},
+	{FN_PRINTF, "FUNC_PRINTF"}, {FN_PRINT, "FUNC_PRINT"}, {FN_FORMATS, "FUNC_FORMATS"},
+	{FN_POI, "FUNC_POI"}, {FN_DB, "FUNC_DB"},
 	{FN_DD, "FUNC_DD"}, {FN_DW, "FUNC_DW"}, {FN_DQ, "FUNC_DQ"},
 	{FN_HI, "FUNC_HI"}, {FN_LOW, "FUNC_LOW"}, {FN_ED, "FUNC_ED"},
 	{FN_EB, "FUNC_EB"}, {FN_EQ, "FUNC_EQ"}, {FN_STRLEN, "FUNC_STRLEN"},
@@ -104,10 +105,11 @@ static int rt_error(struct vm *vm, int func)
 	return -HD_E_RUNTIME;
 }
 
+/* HyperDbg's user-mode messages: plain text, shorter than any limit */
 static void say(struct vm *vm, const char *msg)
 {
 	if (vm->env && vm->env->output)
-		vm->env->output(vm->env->ud, msg, NULL, 0);
+		(void)vm->env->output(vm->env->ud, msg, NULL, 0);
 }
 
 /* ---- memory ---- */
@@ -425,8 +427,8 @@ static int builtin(struct vm *vm, int f, const uint64_t *a, int n, uint64_t *out
 			e->microsleep(e->ud, a[0]);
 		return 0;
 	case FN_FORMATS:
-		if (e && e->output)
-			e->output(e->ud, "%llx\n", a, 1);
+		if (e && e->output && e->output(e->ud, "%llx\n", a, 1) < 0)
+			return rt_error(vm, f);
 		return 0;
 	case FN_EVENT_ENABLE: case FN_EVENT_DISABLE: case FN_EVENT_CLEAR:
 	case FN_EVENT_SC: case FN_PAUSE: case FN_FLUSH: case FN_EVENT_INJECT:
@@ -957,14 +959,14 @@ L_CALLB: {
 L_PRINTF: {
 	uint32_t n = *pc++;
 	sp -= n;
-	if (env && env->output)
-		env->output(env->ud, vm->strs + A, sp, (int)n);
+	if (env && env->output && env->output(env->ud, vm->strs + A, sp, (int)n) < 0)
+		return rt_error(vm, FN_PRINTF);
 	NEXT();
 }
 L_PRINT:
 	sp--;
-	if (env && env->output)
-		env->output(env->ud, "%llx\n", sp, 1);
+	if (env && env->output && env->output(env->ud, "%llx\n", sp, 1) < 0)
+		return rt_error(vm, FN_PRINT);
 	NEXT();
 L_TEST:
 	sp--;

@@ -375,7 +375,7 @@ static void out_append(struct tenv *t, const char *s, size_t n)
 	t->out[t->outlen] = 0;
 }
 
-static void env_output(void *ud, const char *fmt, const uint64_t *args, int nargs);
+static int env_output(void *ud, const char *fmt, const uint64_t *args, int nargs);
 
 static void env_test_statement(void *ud, uint64_t value)
 {
@@ -399,7 +399,9 @@ static struct script_env make_env(struct tenv *t)
 	};
 }
 
-static void env_output(void *ud, const char *fmt, const uint64_t *args, int nargs)
+/* As in hdbg: a text that does not fit HyperDbg's 4096-byte packet fails
+ * the run (FUNC_PRINTF) and prints nothing. */
+static int env_output(void *ud, const char *fmt, const uint64_t *args, int nargs)
 {
 	struct tenv *t = ud;
 	struct script_env env = make_env(t);
@@ -408,9 +410,10 @@ static void env_output(void *ud, const char *fmt, const uint64_t *args, int narg
 
 	if (n < 0) {
 		t->fmt_errors++;
-		n = (int)strlen(buf);
+		return n;
 	}
 	out_append(t, buf, (size_t)n);
+	return 0;
 }
 
 enum regfile { REGS_GENERATOR, REGS_RUNNER };

@@ -25,4 +25,18 @@ done sum=51
 process PID exited with status 0
 X
 
+# a printf longer than 4095 characters fails that run only, on every hit
+a4095=$(head -c 4095 /dev/zero | tr '\0' a)
+out=$(hd -c "!epthook evprog!f0 script { printf(\"<\"); printf(\"${a4095}b\"); printf(\">\"); }" \
+	-c g -- "$P" hooks 2 | skip_start | normi)
+expect "event printf past 4095 characters" "$out" <<'X'
+ready PID
+<
+err, ScriptEngineExecute, function = FUNC_PRINTF
+<
+err, ScriptEngineExecute, function = FUNC_PRINTF
+done sum=51
+process PID exited with status 0
+X
+
 finish

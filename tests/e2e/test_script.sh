@@ -29,5 +29,23 @@ partial
 err, ScriptEngineExecute, function = FUNC_DIV_TYPED
 X
 
+# --- one printf makes at most 4095 characters (HyperDbg's 4096-byte packet) ---
+a4095=$(head -c 4095 /dev/zero | tr '\0' a)
+out=$(hdo -c "? { printf(\"$a4095\"); }" | wc -c)
+expect "printf of 4095 characters" "$out" <<'X'
+4096
+X
+out=$(hd -c "? { printf(\"<\"); printf(\"${a4095}b\"); printf(\">\"); }"; echo "status $?")
+expect "printf of 4096 characters is a run-time error" "$out" <<'X'
+<
+err, ScriptEngineExecute, function = FUNC_PRINTF
+status 1
+X
+out=$(hd -c "? { printf(\"${a4095:5}%llx\", ffffffffffffffff); }" -c "? { printf(\"${a4095:16}%llx\", ffffffffffffffff); }" | cut -c1-10)
+expect "a number past the limit" "$out" <<'X'
+err, Scrip
+aaaaaaaaaa
+X
+
 echo "test_script: $passed passed, $failed failed"
 [ "$failed" = 0 ]

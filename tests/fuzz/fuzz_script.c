@@ -63,10 +63,10 @@ static int f_pseudo(void *ud, int id, uint64_t *v)
 	return 0;
 }
 
-static void f_output(void *ud, const char *fmt, const uint64_t *args, int n)
+static int f_output(void *ud, const char *fmt, const uint64_t *args, int n)
 {
 	char out[4096];
-	(void)script_format(fmt, args, n, ud, out, sizeof(out));
+	return script_format(fmt, args, n, ud, out, sizeof(out)) < 0 ? -1 : 0;
 }
 
 static int resolve(void *ud, const char *name, uint64_t *v)

@@ -77,17 +77,19 @@ static int tenv_pseudo(void *ud, int id, uint64_t *v)
 	return 0;
 }
 
-static void tenv_output(void *ud, const char *fmt, const uint64_t *args, int n)
+static int tenv_output(void *ud, const char *fmt, const uint64_t *args, int n)
 {
 	struct tenv *t = ud;
 	char buf[4096];
 	int r = script_format(fmt, args, n, &t->env, buf, sizeof(buf));
 	size_t len = strlen(buf);
-	(void)r;
+	if (r < 0)
+		return r;
 	if (t->outlen + len < sizeof(t->out)) {
 		memcpy(t->out + t->outlen, buf, len + 1);
 		t->outlen += len;
 	}
+	return 0;
 }
 
 static void tenv_test(void *ud, uint64_t v)

@@ -305,6 +305,48 @@ static void test_runtime_error_keeps_output(void **state)
 	script_globals_free(g);
 }
 
+/* One printf may produce at most 4095 characters (HyperDbg's 4096-byte
+ * packet with its NUL): one more is a run-time error of the run; the text
+ * printed before stays and nothing of the failing printf is printed. */
+static void test_printf_limit(void **state)
+{
+	static char src[8192];
+	struct script_globals *g = script_globals_new();
+	struct tenv t;
+	struct script_diag d;
+	char err[128];
+	(void)state;
+	for (size_t len = 4095; len <= 4096; len++) {
+		int n = snprintf(src, sizeof(src), "printf(\"<\"); printf(\"");
+		memset(src + n, 'a', len);
+		snprintf(src + n + len, sizeof(src) - (size_t)n - len, "\"); printf(\">\");");
+		tenv_init(&t);
+		int rc = tenv_run(&t, g, src, &d, err, sizeof(err));
+		if (len == 4095) {
+			assert_int_equal(rc, 0);
+			assert_int_equal(t.outlen, 4097);
+			assert_int_equal(t.out[4096], '>');
+		} else {
+			assert_int_equal(rc, -HD_E_RUNTIME);
+			assert_string_equal(err, "err, ScriptEngineExecute, function = FUNC_PRINTF");
+			assert_string_equal(t.out, "<");
+		}
+	}
+	/* a number that would go past the limit fails too */
+	int n = snprintf(src, sizeof(src), "printf(\"");
+	memset(src + n, 'a', 4090);
+	for (int v = 0; v < 2; v++) {
+		/* 4090 + 1 characters fit, 4090 + 16 do not */
+		snprintf(src + n + 4090, sizeof(src) - (size_t)n - 4090, "%%llx\", %s); print(1);",
+			 v ? "ffffffffffffffff" : "1");
+		tenv_init(&t);
+		int rc = tenv_run(&t, g, src, &d, err, sizeof(err));
+		assert_int_equal(rc, v ? -HD_E_RUNTIME : 0);
+		assert_int_equal(t.outlen, v ? 0 : 4091 + 2);
+	}
+	script_globals_free(g);
+}
+
 static void test_include(void **state)
 {
 	char path[] = "/tmp/hd_script_incXXXXXX";
@@ -368,6 +410,7 @@ int main(void)
 		cmocka_unit_test(test_long_expression),
 		cmocka_unit_test(test_globals_persist),
 		cmocka_unit_test(test_runtime_error_keeps_output),
+		cmocka_unit_test(test_printf_limit),
 		cmocka_unit_test(test_include),
 		cmocka_unit_test(test_event_callbacks),
 	};
