@@ -76,10 +76,11 @@ static const struct bench benches[] = {
 
 static char outbuf[256];
 
-static int out(void *ud, const char *fmt, const uint64_t *args, int n)
+static int out(void *ud, const char *fmt, const uint64_t *args, int n,
+	       const struct script_mem *mem)
 {
 	(void)ud;
-	return script_format(fmt, args, n, NULL, outbuf, sizeof(outbuf)) < 0 ? -1 : 0;
+	return script_format(fmt, args, n, mem, outbuf, sizeof(outbuf)) < 0 ? -1 : 0;
 }
 
 static double now(void)

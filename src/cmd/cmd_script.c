@@ -86,15 +86,15 @@ static int env_pseudo_read(void *ud, int id, uint64_t *val)
 	return 0;
 }
 
-/* A text longer than HyperDbg's 4096-byte packet fails the run (nothing
- * of it is printed). */
-static int env_output(void *ud, const char *fmt, const uint64_t *args, int nargs)
+/* A text longer than HyperDbg's 4096-byte packet, or a `%s` that is not
+ * readable (the script's own storage, then the target), fails the run
+ * (nothing of it is printed). */
+static int env_output(void *ud, const char *fmt, const uint64_t *args, int nargs,
+		      const struct script_mem *mem)
 {
 	struct cmd_session *s = ud;
-	struct script_env env;
 	char out[4096];
-	cmd_script_env(s, &env);
-	int rc = script_format(fmt, args, nargs, &env, out, sizeof(out));
+	int rc = script_format(fmt, args, nargs, mem, out, sizeof(out));
 	if (rc < 0)
 		return rc;
 	cmd_out(s, "%s", out);

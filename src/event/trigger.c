@@ -196,7 +196,8 @@ static int env_pseudo_read(void *ud, int id, uint64_t *val)
 	return 0;
 }
 
-static int env_output(void *ud, const char *fmt, const uint64_t *args, int nargs);
+static int env_output(void *ud, const char *fmt, const uint64_t *args, int nargs,
+		      const struct script_mem *mem);
 
 static int env_insn_len(void *ud, uint64_t addr, int bits, uint64_t *len)
 {
@@ -230,14 +231,14 @@ static void make_env(struct run *r, struct script_env *env)
 	env->interrupt = r->tab->host.interrupt;
 }
 
-/* A text longer than 4096 bytes fails the run (script_format). */
-static int env_output(void *ud, const char *fmt, const uint64_t *args, int nargs)
+/* A text longer than 4096 bytes or an unreadable `%s` fails the run
+ * (script_format). */
+static int env_output(void *ud, const char *fmt, const uint64_t *args, int nargs,
+		      const struct script_mem *mem)
 {
 	struct run *r = ud;
-	struct script_env env;
 	char text[4096];
-	make_env(r, &env);
-	int rc = script_format(fmt, args, nargs, &env, text, sizeof(text));
+	int rc = script_format(fmt, args, nargs, mem, text, sizeof(text));
 	if (rc < 0)
 		return rc;
 	event_output(r->tab, r->e->imm, text);

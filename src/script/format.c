@@ -9,7 +9,8 @@
 ** 32 bits, %h.. 16 bits, %ll.. 64 bits; %p is 16 upper-case hex digits.
 ** One record produces at most SCRIPT_FORMAT_MAX - 1 characters: literal
 ** text or a number that would go past it is a run-time error; a %s/%ws
-** string that does not fit, or cannot be read, is left out.
+** string that does not fit is left out; one that cannot be read is a
+** run-time error (HyperDbg's kernel engine validates the address).
 */
 #include <stdio.h>
 #include <string.h>
@@ -86,6 +87,7 @@ struct fmt_out {
 	char buf[SCRIPT_FORMAT_MAX];
 	size_t len;
 	bool overflow;
+	bool badaddr;
 };
 
 static size_t room(const struct fmt_out *o)
@@ -108,30 +110,35 @@ static void put(struct fmt_out *o, const char *s, size_t n)
 	o->len += n;
 }
 
-/* %s / %ws: append the string at `addr` (unit = 1 or 2 bytes) if it can
- * be read completely and fits; otherwise append nothing. Memory is read in
- * chunks, unit by unit where a chunk is not readable (end of a mapping). */
-static void put_string(struct fmt_out *o, const struct script_env *env,
+/* %s / %ws: append the string at `addr` (unit = 1 or 2 bytes) if it
+ * fits, else nothing; a string that cannot be read up to its NUL (or up to
+ * the room left) sets o->badaddr. Memory is read in chunks, unit by unit
+ * where a chunk is not readable (end of a mapping). */
+static void put_string(struct fmt_out *o, const struct script_mem *mem,
 		       uint64_t addr, size_t unit)
 {
 	size_t max = room(o), n = 0, have = 0, pos = 0;
 	unsigned char chunk[64];
 	char tmp[SCRIPT_FORMAT_MAX];
 
-	if (!env || !env->mem_read)
+	if (!mem || !mem->read) {
+		o->badaddr = true;
 		return;
+	}
 	for (;;) {
 		unsigned c;
 
 		if (pos == have) {
 			uint64_t a = addr + n * unit;
 
-			if (env->mem_read(env->ud, a, chunk, sizeof(chunk)) == 0)
+			if (mem->read(mem->ud, a, chunk, sizeof(chunk)) == 0) {
 				have = sizeof(chunk);
-			else if (env->mem_read(env->ud, a, chunk, unit) == 0)
+			} else if (mem->read(mem->ud, a, chunk, unit) == 0) {
 				have = unit;
-			else
-				return;  /* unreadable: left out */
+			} else {
+				o->badaddr = true;
+				return;
+			}
 			pos = 0;
 		}
 		c = unit == 1 ? chunk[pos] : chunk[pos] | (unsigned)chunk[pos + 1] << 8;
@@ -192,7 +199,7 @@ static void put_number(struct fmt_out *o, const char *spec, uint64_t v)
 }
 
 int script_format(const char *fmt, const uint64_t *args, int nargs,
-		  const struct script_env *env, char *out, size_t cap)
+		  const struct script_mem *mem, char *out, size_t cap)
 {
 	struct fmt_out o;
 	int argi = 0;
@@ -200,7 +207,8 @@ int script_format(const char *fmt, const uint64_t *args, int nargs,
 
 	o.len = 0;
 	o.overflow = false;
-	while (*fmt && !o.overflow) {
+	o.badaddr = false;
+	while (*fmt && !o.overflow && !o.badaddr) {
 		enum script_fmt_kind k;
 		size_t sl = script_format_spec(fmt, &k);
 
@@ -214,7 +222,7 @@ int script_format(const char *fmt, const uint64_t *args, int nargs,
 			continue;
 		}
 		if (k == SCRIPT_FMT_STR || k == SCRIPT_FMT_WSTR) {
-			put_string(&o, env, args[argi], k == SCRIPT_FMT_STR ? 1u : 2u);
+			put_string(&o, mem, args[argi], k == SCRIPT_FMT_STR ? 1u : 2u);
 		} else {
 			char spec[8];
 
@@ -232,5 +240,5 @@ int script_format(const char *fmt, const uint64_t *args, int nargs,
 	} else {
 		n = 0;
 	}
-	return o.overflow ? -HD_E_LIMIT : (int)n;
+	return o.badaddr ? -HD_E_BADADDR : o.overflow ? -HD_E_LIMIT : (int)n;
 }

@@ -35,6 +35,15 @@ struct script_diag {
 int script_reg_id(const char *name);          /**< -1 if unknown */
 const char *script_reg_name(int id);
 
+/** Memory as the running script sees it, handed to env->output for the
+ *  strings of `%s`/`%ws`: the run's own storage (locals, `.globals`,
+ *  string literals, the text of $pname/$date/$time) first, then
+ *  env->mem_read. Valid only during the output() call. */
+struct script_mem {
+	void *ud;
+	int (*read)(void *ud, uint64_t addr, void *buf, size_t len);
+};
+
 /** The environment a script runs in. Every callback returns 0 or a negative
  *  error; a failing memory access is a run-time error of that run only. */
 struct script_env {
@@ -46,10 +55,13 @@ struct script_env {
 	/** pseudo-register by HyperDbg id ($pid = 0 ... $time = 15) */
 	int (*pseudo_read)(void *ud, int id, uint64_t *val);
 	/** printf/print output: the format and its 64-bit arguments; the host
-	 *  formats with script_format(). A negative return (script_format's
-	 *  -HD_E_LIMIT: the text would exceed 4096 bytes) stops the run with a
-	 *  run-time error (`err, ScriptEngineExecute, function = FUNC_PRINTF`). */
-	int (*output)(void *ud, const char *fmt, const uint64_t *args, int nargs);
+	 *  formats with script_format(fmt, args, nargs, mem, ...), reading
+	 *  `%s` strings through `mem`. A negative return (script_format's
+	 *  -HD_E_LIMIT: the text would exceed 4096 bytes; -HD_E_BADADDR: a `%s`
+	 *  string is not readable) stops the run with a run-time error
+	 *  (`err, ScriptEngineExecute, function = FUNC_PRINTF`). */
+	int (*output)(void *ud, const char *fmt, const uint64_t *args, int nargs,
+		      const struct script_mem *mem);
 	/** HyperDbg's test harness builtin `test_statement(x)` (may be NULL) */
 	void (*test_statement)(void *ud, uint64_t value);
 
@@ -154,9 +166,13 @@ int script_exec_bytecode(const void *bc, const struct script_env *env,
 			 uint64_t *globals, char *err, size_t errlen) HD_MUST_CHECK;
 
 /** @brief Format a printf record (format + 64-bit arguments) with HyperDbg's
- *  rules; `%s`/`%ws` read strings through env->mem_read.
- *  @return the length written (truncated to cap-1, NUL-terminated) or <0. */
+ *  rules; `%s`/`%ws` read strings through `mem` (the one output() got;
+ *  NULL: no memory is readable).
+ *  @return the length written (truncated to cap-1, NUL-terminated), or
+ *  -HD_E_LIMIT (more than 4095 characters of text or numbers), or
+ *  -HD_E_BADADDR (a `%s`/`%ws` argument does not point to a readable,
+ *  NUL-terminated string; kernel HyperDbg fails the same way). */
 int script_format(const char *fmt, const uint64_t *args, int nargs,
-		  const struct script_env *env, char *out, size_t cap);
+		  const struct script_mem *mem, char *out, size_t cap);
 
 #endif

@@ -32,6 +32,7 @@ struct vm {
 	uint32_t nstr;
 	char *err;
 	size_t errlen;
+	struct script_mem mem;      /* mem_read_cb over this VM */
 };
 
 static const struct {
@@ -109,7 +110,7 @@ static int rt_error(struct vm *vm, int func)
 static void say(struct vm *vm, const char *msg)
 {
 	if (vm->env && vm->env->output)
-		(void)vm->env->output(vm->env->ud, msg, NULL, 0);
+		(void)vm->env->output(vm->env->ud, msg, NULL, 0, &vm->mem);
 }
 
 /* ---- memory ---- */
@@ -157,6 +158,13 @@ static int mem_get(struct vm *vm, uint64_t addr, size_t len, uint64_t *v)
 static int mem_put(struct vm *vm, uint64_t addr, size_t len, uint64_t v)
 {
 	return mem_rw(vm, addr, &v, len, true);
+}
+
+/* struct script_mem of output(): the host formatter reads `%s` strings
+ * as the script sees memory (its own storage first) */
+static int mem_read_cb(void *ud, uint64_t addr, void *buf, size_t len)
+{
+	return mem_rw(ud, addr, buf, len, false);
 }
 
 /* ---- registers ---- */
@@ -427,7 +435,7 @@ static int builtin(struct vm *vm, int f, const uint64_t *a, int n, uint64_t *out
 			e->microsleep(e->ud, a[0]);
 		return 0;
 	case FN_FORMATS:
-		if (e && e->output && e->output(e->ud, "%llx\n", a, 1) < 0)
+		if (e && e->output && e->output(e->ud, "%llx\n", a, 1, &vm->mem) < 0)
 			return rt_error(vm, f);
 		return 0;
 	case FN_EVENT_ENABLE: case FN_EVENT_DISABLE: case FN_EVENT_CLEAR:
@@ -499,6 +507,8 @@ int script_vm_run(const struct script_bc *bc, const struct script_env *env,
 	vm->nstr = bc->nstr;
 	vm->err = err;
 	vm->errlen = errlen;
+	vm->mem.ud = vm;
+	vm->mem.read = mem_read_cb;
 	if (err && errlen)
 		err[0] = 0;
 	st[0] = st[1] = 0;
@@ -959,13 +969,13 @@ L_CALLB: {
 L_PRINTF: {
 	uint32_t n = *pc++;
 	sp -= n;
-	if (env && env->output && env->output(env->ud, vm->strs + A, sp, (int)n) < 0)
+	if (env && env->output && env->output(env->ud, vm->strs + A, sp, (int)n, &vm->mem) < 0)
 		return rt_error(vm, FN_PRINTF);
 	NEXT();
 }
 L_PRINT:
 	sp--;
-	if (env && env->output && env->output(env->ud, "%llx\n", sp, 1) < 0)
+	if (env && env->output && env->output(env->ud, "%llx\n", sp, 1, &vm->mem) < 0)
 		return rt_error(vm, FN_PRINT);
 	NEXT();
 L_TEST:

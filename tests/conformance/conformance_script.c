@@ -375,7 +375,8 @@ static void out_append(struct tenv *t, const char *s, size_t n)
 	t->out[t->outlen] = 0;
 }
 
-static int env_output(void *ud, const char *fmt, const uint64_t *args, int nargs);
+static int env_output(void *ud, const char *fmt, const uint64_t *args, int nargs,
+		      const struct script_mem *mem);
 
 static void env_test_statement(void *ud, uint64_t value)
 {
@@ -401,12 +402,12 @@ static struct script_env make_env(struct tenv *t)
 
 /* As in hdbg: a text that does not fit HyperDbg's 4096-byte packet fails
  * the run (FUNC_PRINTF) and prints nothing. */
-static int env_output(void *ud, const char *fmt, const uint64_t *args, int nargs)
+static int env_output(void *ud, const char *fmt, const uint64_t *args, int nargs,
+		      const struct script_mem *mem)
 {
 	struct tenv *t = ud;
-	struct script_env env = make_env(t);
 	char buf[4200];
-	int n = script_format(fmt, args, nargs, &env, buf, sizeof(buf));
+	int n = script_format(fmt, args, nargs, mem, buf, sizeof(buf));
 
 	if (n < 0) {
 		t->fmt_errors++;

@@ -25,6 +25,18 @@ done sum=51
 process PID exited with status 0
 X
 
+# %s of the script's own storage and of the target's memory; an
+# unreadable one fails that run
+out=$(hd -c '!epthook evprog!f0 script { char s[] = "own"; printf("%s ", s); printf("%s|", @rdi); }' \
+	-c g -- "$P" hooks 1 | skip_start | normi)
+expect "event printf %s" "$out" <<'X'
+ready PID
+own 
+err, ScriptEngineExecute, function = FUNC_PRINTF
+done sum=15
+process PID exited with status 0
+X
+
 # a printf longer than 4095 characters fails that run only, on every hit
 a4095=$(head -c 4095 /dev/zero | tr '\0' a)
 out=$(hd -c "!epthook evprog!f0 script { printf(\"<\"); printf(\"${a4095}b\"); printf(\">\"); }" \

@@ -47,5 +47,26 @@ err, Scrip
 aaaaaaaaaa
 X
 
+# --- %s and %ws: the script's own storage is readable, other bad addresses fail ---
+out=$(hd -c '? { char s[] = "abc"; printf("%s|\n", s); }' -c '? { wchar_t w[] = L"wide"; printf("%ws|\n", w); }' \
+	-c '? { .g = 41424344; printf("%s|\n", &.g); }' -c '? { printf("%s\n", 1); }' -c '? { printf("<"); printf("%ws\n", 0); }')
+expect "%s without a target" "$out" <<'X'
+abc|
+wide|
+DCBA|
+err, ScriptEngineExecute, function = FUNC_PRINTF
+<
+err, ScriptEngineExecute, function = FUNC_PRINTF
+X
+out=$(hd -c 'bp simple!add' -c g -c '? { char s[] = "abc"; printf("%s|\n", s); }' \
+	-c '? { printf("%s|\n", simple!greeting); }' -c '? { printf("%s\n", 1); }' -c 'g' -- "$T/simple" 1 | skip_start | skip_start | normpid)
+expect "%s with a target" "$out" <<'X'
+abc|
+Hello world !|
+err, ScriptEngineExecute, function = FUNC_PRINTF
+Hello world ! sum=6 counter=1
+process PID exited with status 0
+X
+
 echo "test_script: $passed passed, $failed failed"
 [ "$failed" = 0 ]

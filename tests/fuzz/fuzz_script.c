@@ -63,10 +63,12 @@ static int f_pseudo(void *ud, int id, uint64_t *v)
 	return 0;
 }
 
-static int f_output(void *ud, const char *fmt, const uint64_t *args, int n)
+static int f_output(void *ud, const char *fmt, const uint64_t *args, int n,
+		    const struct script_mem *mem)
 {
 	char out[4096];
-	return script_format(fmt, args, n, ud, out, sizeof(out)) < 0 ? -1 : 0;
+	(void)ud;
+	return script_format(fmt, args, n, mem, out, sizeof(out)) < 0 ? -1 : 0;
 }
 
 static int resolve(void *ud, const char *name, uint64_t *v)

@@ -77,11 +77,12 @@ static int tenv_pseudo(void *ud, int id, uint64_t *v)
 	return 0;
 }
 
-static int tenv_output(void *ud, const char *fmt, const uint64_t *args, int n)
+static int tenv_output(void *ud, const char *fmt, const uint64_t *args, int n,
+		       const struct script_mem *mem)
 {
 	struct tenv *t = ud;
 	char buf[4096];
-	int r = script_format(fmt, args, n, &t->env, buf, sizeof(buf));
+	int r = script_format(fmt, args, n, mem, buf, sizeof(buf));
 	size_t len = strlen(buf);
 	if (r < 0)
 		return r;

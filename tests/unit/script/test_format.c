@@ -1,7 +1,8 @@
 /*
 ** test_format.c: HyperDbg's printf rules (spec hyperdbg-script.md §11 and
 ** the observed table of §16): recognised specifiers, Windows widths, %p,
-** strings read through the environment, the 4096-byte limit, and the
+** strings read through the run's memory view (an unreadable one is an
+** error), the 4096-byte limit, and the
 ** compile-time argument-count check.
 */
 #include <setjmp.h>
@@ -38,7 +39,7 @@ static int fake_read(void *ud, uint64_t addr, void *buf, size_t len)
 
 static unsigned char mem[8192];
 static struct fake_mem fm = { BASE, mem, sizeof(mem), 0 };
-static const struct script_env env = { .ud = &fm, .mem_read = fake_read };
+static const struct script_mem env = { .ud = &fm, .read = fake_read };
 
 static char out[SCRIPT_FORMAT_MAX + 64];
 
@@ -163,15 +164,18 @@ static void test_strings(void **state)
 	assert_string_equal(fmt1("[%s] [%ws] [%ls]", (uint64_t[]){ BASE, BASE + 0x100,
 								  BASE + 0x100 }, 3),
 			    "[Hello world !] [A?B] [A?B]");
-	/* unreadable: the specifier produces nothing, formatting goes on */
+	/* unreadable: an error (HyperDbg's kernel engine checks the address) */
 	a[0] = 0x1234;
 	a[1] = 7;
-	assert_string_equal(fmt1("<%s>%d", a, 2), "<>7");
-	/* a string running into unreadable memory without a NUL is left out;
+	assert_int_equal(script_format("<%s>%d", a, 2, &env, out, sizeof(out)), -HD_E_BADADDR);
+	assert_int_equal(script_format("<%ws>%d", a, 2, &env, out, sizeof(out)), -HD_E_BADADDR);
+	a[0] = 0;
+	assert_int_equal(script_format("<%s>", a, 1, &env, out, sizeof(out)), -HD_E_BADADDR);
+	/* a string running into unreadable memory without a NUL is an error;
 	 * one ending right at the edge is printed (chunked reads fall back) */
 	memset(mem + sizeof(mem) - 10, 'z', 10);
 	a[0] = BASE + sizeof(mem) - 10;
-	assert_string_equal(fmt1("<%s>", a, 1), "<>");
+	assert_int_equal(script_format("<%s>", a, 1, &env, out, sizeof(out)), -HD_E_BADADDR);
 	mem[sizeof(mem) - 1] = 0;
 	assert_string_equal(fmt1("<%s>", a, 1), "<zzzzzzzzz>");
 	/* a long string (> one read chunk) */
@@ -180,9 +184,8 @@ static void test_strings(void **state)
 	mem[0x200 + 300] = 0;
 	a[0] = BASE + 0x200;
 	assert_int_equal(strlen(fmt1("%s", a, 1)), 300);
-	/* no mem_read in the environment: left out */
-	assert_int_equal(script_format("<%s>", a, 1, NULL, out, sizeof(out)), 2);
-	assert_string_equal(out, "<>");
+	/* no memory to read at all: an error too */
+	assert_int_equal(script_format("<%s>", a, 1, NULL, out, sizeof(out)), -HD_E_BADADDR);
 }
 
 /* 4096-byte packet: literal overflow is an error, a string that does not

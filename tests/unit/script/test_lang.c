@@ -347,6 +347,36 @@ static void test_printf_limit(void **state)
 	script_globals_free(g);
 }
 
+/* %s/%ws read the script's own storage through the VM (an environment
+ * without memory, like hdbg's test mode); anything else unreadable is a
+ * run-time error of printf. */
+static void test_printf_strings(void **state)
+{
+	struct script_globals *g = script_globals_new();
+	struct tenv t;
+	struct script_diag d;
+	char err[128];
+	(void)state;
+	tenv_init(&t);
+	t.env.mem_read = NULL;
+	assert_int_equal(tenv_run(&t, g, "char s[] = \"abc\"; wchar_t w[] = L\"wide\"; .q = 5a59; "
+					 "printf(\"%s|%ws|%s\\n\", s, w, &.q);", &d, err, sizeof(err)), 0);
+	assert_string_equal(t.out, "abc|wide|YZ\n");
+	for (int i = 0; i < 3; i++) {
+		static const char *const bad[] = {
+			"printf(\"<\"); printf(\"%s\\n\", 1); print(2);",
+			"printf(\"<\"); printf(\"%ws\\n\", 0); print(2);",
+			"printf(\"<\"); printf(\"%s\\n\", @rsp); print(2);",
+		};
+		tenv_init(&t);
+		t.env.mem_read = NULL;
+		assert_int_equal(tenv_run(&t, g, bad[i], &d, err, sizeof(err)), -HD_E_RUNTIME);
+		assert_string_equal(err, "err, ScriptEngineExecute, function = FUNC_PRINTF");
+		assert_string_equal(t.out, "<");
+	}
+	script_globals_free(g);
+}
+
 static void test_include(void **state)
 {
 	char path[] = "/tmp/hd_script_incXXXXXX";
@@ -411,6 +441,7 @@ int main(void)
 		cmocka_unit_test(test_globals_persist),
 		cmocka_unit_test(test_runtime_error_keeps_output),
 		cmocka_unit_test(test_printf_limit),
+		cmocka_unit_test(test_printf_strings),
 		cmocka_unit_test(test_include),
 		cmocka_unit_test(test_event_callbacks),
 	};
