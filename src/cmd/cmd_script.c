@@ -12,6 +12,7 @@
 
 #include "asm/asm.h"
 #include "cmd/internal.h"
+#include "event/event.h"
 #include "target/target.h"
 
 /* ---- the environment ---- */
@@ -62,10 +63,14 @@ static int env_mem_write(void *ud, uint64_t addr, const void *buf, size_t len)
 	return target_mem_write(s->t, addr, buf, len);
 }
 
+/* With a target: the stopped current thread's; without, hdbg's own
+ * ($pid $tid $pname $core, as HyperDbg's test mode gives its host values;
+ * $date and $time are 0 there, as in HyperDbg's test mode). */
 static int env_pseudo_read(void *ud, int id, uint64_t *val)
 {
 	struct cmd_session *s = ud;
 	struct user_regs_struct r;
+	uint32_t cpu;
 	*val = 0;
 	switch (id) {
 	case 0: /* $pid */
@@ -73,6 +78,11 @@ static int env_pseudo_read(void *ud, int id, uint64_t *val)
 		break;
 	case 1: /* $tid */
 		*val = s->t ? (uint64_t)target_thread_current(s->t) : (uint64_t)gettid();
+		break;
+	case 3: /* $core */
+		if (event_thread_cpu(s->t ? target_pid(s->t) : 0,
+				     s->t ? target_thread_current(s->t) : gettid(), &cpu) == 0)
+			*val = cpu;
 		break;
 	case 8: /* $ip */
 		if (s->t && target_regs_get(s->t, target_thread_current(s->t), &r) == 0)
@@ -89,6 +99,15 @@ static int env_pseudo_read(void *ud, int id, uint64_t *val)
 /* A text longer than HyperDbg's 4096-byte packet, or a `%s` that is not
  * readable (the script's own storage, then the target), fails the run
  * (nothing of it is printed). */
+/* $pname $date $time (the VM keeps the text in the run's own storage) */
+static int env_pseudo_text(void *ud, int id, char *buf, size_t cap)
+{
+	struct cmd_session *s = ud;
+	if (!s->t && id != 2)
+		return -HD_E_NOTARGET;
+	return event_pseudo_text(s->t ? target_pid(s->t) : 0, id, buf, cap);
+}
+
 static int env_output(void *ud, const char *fmt, const uint64_t *args, int nargs,
 		      const struct script_mem *mem)
 {
@@ -127,6 +146,7 @@ void cmd_script_env(struct cmd_session *s, struct script_env *env)
 	env->mem_read = env_mem_read;
 	env->mem_write = env_mem_write;
 	env->pseudo_read = env_pseudo_read;
+	env->pseudo_text = env_pseudo_text;
 	env->output = env_output;
 	env->event_ctl = cmd_events_ctl;
 	env->insn_len = env_insn_len;

@@ -260,6 +260,18 @@ void event_pending_drop(struct event_table *tab);
  *  for an id that is not one of these. */
 int event_pseudo_read(const struct event_table *tab, int id, uint64_t *val);
 
+/** @brief $core of a thread: the CPU it last ran on (field 39 of
+ *  /proc/PID/task/TID/stat; pid 0: hdbg's own thread `tid`).
+ *  @return 0, or -HD_E_NOTHREAD. */
+int event_thread_cpu(pid_t pid, pid_t tid, uint32_t *cpu) HD_MUST_CHECK;
+
+/** @brief The text of a string pseudo-register (script_env.pseudo_text):
+ *  $pname (id 2) = the comm of process `pid`'s main thread (pid 0: hdbg's
+ *  own program name, HyperDbg's test mode); $date (14) = local date
+ *  "YYYY-MM-DD"; $time (15) = local time "HH:MM:SS.mmm".
+ *  @return 0, or -HD_E_NOTFOUND (another id, or the process is gone). */
+int event_pseudo_text(pid_t pid, int id, char *buf, size_t cap) HD_MUST_CHECK;
+
 /** @brief script_env.event_ctl for scripts run at the prompt (`?`):
  *  event_enable/disable/clear work; event_sc acts as `events sc`; pause
  *  and flush have no effect there. Messages go to the sink. */

@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/user.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "agent/agent.h"
 #include "asm/asm.h"
@@ -34,8 +36,8 @@
 /* HyperDbg FUNC ids of the event built-ins (script.h, event_ctl). */
 enum { F_ENABLE = 38, F_DISABLE = 39, F_CLEAR = 40, F_SC = 44, F_PAUSE = 47, F_FLUSH = 48 };
 /* Pseudo-register ids (hyperdbg-script.md section 13). */
-enum { P_PID = 0, P_TID = 1, P_CORE = 3, P_IP = 8, P_BUFFER = 9, P_CONTEXT = 10,
-       P_EVENT_TAG = 11, P_EVENT_ID = 12, P_EVENT_STAGE = 13 };
+enum { P_PID = 0, P_TID = 1, P_PNAME = 2, P_CORE = 3, P_IP = 8, P_BUFFER = 9, P_CONTEXT = 10,
+       P_EVENT_TAG = 11, P_EVENT_ID = 12, P_EVENT_STAGE = 13, P_DATE = 14, P_TIME = 15 };
 
 /* Steps of one event (pend.step). */
 enum { STEP_COND, STEP_SCRIPT, STEP_CODE, STEP_BREAK, STEP_DONE };
@@ -143,10 +145,13 @@ static int env_mem_write(void *ud, uint64_t addr, const void *buf, size_t len)
 }
 
 /* The CPU a thread last ran on: field 39 of /proc/PID/task/TID/stat. */
-static int cpu_of(pid_t pid, pid_t tid, uint32_t *cpu)
+int event_thread_cpu(pid_t pid, pid_t tid, uint32_t *cpu)
 {
 	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return -HD_E_NOTHREAD;
@@ -169,6 +174,58 @@ static int cpu_of(pid_t pid, pid_t tid, uint32_t *cpu)
 	return -HD_E_NOTHREAD;
 }
 
+int event_pseudo_text(pid_t pid, int id, char *buf, size_t cap)
+{
+	struct timespec ts;
+	struct tm tm;
+	char path[64], name[256];
+	int n;
+	switch (id) {
+	case P_PNAME:
+		if (!pid) {
+			/* hdbg itself: its program name, not cut to 15 bytes */
+			ssize_t l = readlink("/proc/self/exe", name, sizeof(name) - 1);
+			if (l <= 0)
+				return -HD_E_NOTFOUND;
+			name[l] = '\0';
+			const char *base = strrchr(name, '/');
+			snprintf(buf, cap, "%s", base ? base + 1 : name);
+			return 0;
+		}
+		snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			return -HD_E_NOTFOUND;
+		size_t l = fread(name, 1, sizeof(name) - 1, f);
+		fclose(f);
+		while (l && (name[l - 1] == '\n' || name[l - 1] == '\0'))
+			l--;
+		name[l] = '\0';
+		snprintf(buf, cap, "%s", name);
+		return 0;
+	case P_DATE:
+	case P_TIME:
+		clock_gettime(CLOCK_REALTIME, &ts);
+		if (!localtime_r(&ts.tv_sec, &tm))
+			return -HD_E_NOTFOUND;
+		if (id == P_DATE)
+			n = snprintf(buf, cap, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+				     tm.tm_mday);
+		else
+			n = snprintf(buf, cap, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec,
+				     (int)(ts.tv_nsec / 1000000));
+		return n < 0 ? -HD_E_NOTFOUND : 0;
+	default:
+		return -HD_E_NOTFOUND;
+	}
+}
+
+static int env_pseudo_text(void *ud, int id, char *buf, size_t cap)
+{
+	struct run *r = ud;
+	return event_pseudo_text(target_pid(r->tab->t), id, buf, cap);
+}
+
 static int env_pseudo_read(void *ud, int id, uint64_t *val)
 {
 	struct run *r = ud;
@@ -179,7 +236,7 @@ static int env_pseudo_read(void *ud, int id, uint64_t *val)
 	case P_PID: *val = (uint64_t)target_pid(r->tab->t); break;
 	case P_TID: *val = (uint64_t)r->occ->tid; break;
 	case P_CORE:
-		if (cpu_of(target_pid(r->tab->t), r->occ->tid, &cpu) == 0)
+		if (event_thread_cpu(target_pid(r->tab->t), r->occ->tid, &cpu) == 0)
 			*val = cpu;
 		break;
 	case P_IP:
@@ -225,6 +282,7 @@ static void make_env(struct run *r, struct script_env *env)
 	env->mem_read = env_mem_read;
 	env->mem_write = env_mem_write;
 	env->pseudo_read = env_pseudo_read;
+	env->pseudo_text = env_pseudo_text;
 	env->output = env_output;
 	env->event_ctl = env_event_ctl;
 	env->insn_len = env_insn_len;
@@ -449,7 +507,7 @@ static bool selects(struct event_table *tab, struct event *e, struct event_pendi
 	if (!e->enabled || e->cleared || e->kind != p->occ.kind)
 		return false;
 	if (e->core != EVENT_ALL &&
-	    (cpu_of(target_pid(tab->t), p->occ.tid, &cpu) < 0 || cpu != e->core))
+	    (event_thread_cpu(target_pid(tab->t), p->occ.tid, &cpu) < 0 || cpu != e->core))
 		return false;
 	if (e->pid != EVENT_ALL && e->pid != (uint32_t)target_pid(tab->t))
 		return false;

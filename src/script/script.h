@@ -83,6 +83,13 @@ struct script_env {
 	/** Polled at backward jumps and calls: non-zero stops the run with
 	 *  -HD_E_INTERRUPTED (Ctrl-C sets it). */
 	const volatile int *interrupt;
+	/** The text of the string pseudo-registers $pname (2), $date (14) and
+	 *  $time (15), NUL-terminated in `buf` (at most `cap` bytes with the
+	 *  NUL). The VM copies it into the run's own storage at each read and
+	 *  the pseudo-register's value is its address: readable by printf %s,
+	 *  strlen, db... until the run ends (read-only). NULL or a negative
+	 *  return: the value pseudo_read() gives (0 when not available). */
+	int (*pseudo_text)(void *ud, int id, char *buf, size_t cap);
 };
 
 /** Compile-time symbol resolution (`main`, `libc!malloc`): 0 or -HD_E_NOSYM. */

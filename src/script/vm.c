@@ -10,12 +10,15 @@
 ** against the 256 slots. The step budget is charged at backward jumps and
 ** calls (the size of the loop body per iteration), where the interrupt
 ** flag is also polled. Memory of the VM itself (stack, globals, string
-** table) is served directly; every other address goes through the env.
+** table, the text of $pname/$date/$time) is served directly; every other
+** address goes through the env. printf's host formatter reads `%s` strings
+** the same way (struct script_mem).
 */
 #include "script/internal.h"
 #include "script/softfloat.h"
 
 #define VM_MAX_CALLS (SCRIPT_STACK_SLOTS / 2)
+#define VM_PTEXT_MAX 256   /* $pname (a file name: up to 255 bytes), $date, $time */
 
 struct vm {
 	uint64_t st[SCRIPT_STACK_SLOTS];
@@ -33,6 +36,9 @@ struct vm {
 	char *err;
 	size_t errlen;
 	struct script_mem mem;      /* mem_read_cb over this VM */
+	/* text of $pname, $date, $time (env->pseudo_text), read-only for the
+	 * script: the pseudo-register is the address of its buffer */
+	char ptext[3][VM_PTEXT_MAX];
 };
 
 static const struct {
@@ -134,7 +140,8 @@ static int mem_rw(struct vm *vm, uint64_t addr, void *buf, size_t len, bool wr)
 			bcopy8(buf, p, len);
 		return 0;
 	}
-	if (in_range(addr, len, vm->strs, vm->nstr)) {
+	if (in_range(addr, len, vm->strs, vm->nstr) ||
+	    in_range(addr, len, vm->ptext, sizeof(vm->ptext))) {
 		if (wr)
 			return -1;
 		bcopy8(buf, p, len);
@@ -165,6 +172,26 @@ static int mem_put(struct vm *vm, uint64_t addr, size_t len, uint64_t v)
 static int mem_read_cb(void *ud, uint64_t addr, void *buf, size_t len)
 {
 	return mem_rw(ud, addr, buf, len, false);
+}
+
+/* ---- pseudo-registers ---- */
+
+/* $pname, $date, $time: the host's text copied into the run's storage;
+ * @return 0 with the address in *out, <0 to fall back to pseudo_read */
+static int ptext_get(struct vm *vm, int id, uint64_t *out)
+{
+	const struct script_env *e = vm->env;
+	int i = id == 2 ? 0 : id == 14 ? 1 : id == 15 ? 2 : -1;
+	char *b;
+
+	if (i < 0 || !e || !e->pseudo_text)
+		return -1;
+	b = vm->ptext[i];
+	if (e->pseudo_text(e->ud, id, b, VM_PTEXT_MAX) < 0)
+		return -1;
+	b[VM_PTEXT_MAX - 1] = 0;
+	*out = (uint64_t)(uintptr_t)b;
+	return 0;
 }
 
 /* ---- registers ---- */
@@ -575,7 +602,8 @@ L_STR:
 	NEXT();
 L_LDP:
 	r = 0;
-	if (env && env->pseudo_read && env->pseudo_read(env->ud, A, &r) < 0)
+	if (ptext_get(vm, A, &r) < 0 && env && env->pseudo_read &&
+	    env->pseudo_read(env->ud, A, &r) < 0)
 		r = 0;
 	*sp++ = r;
 	NEXT();

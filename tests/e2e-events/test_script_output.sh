@@ -37,6 +37,14 @@ done sum=15
 process PID exited with status 0
 X
 
+# $pname $core $date $time in an event script (pinned: $core is known)
+cpu=$(taskset -pc $$ | sed 's/.*: //; s/.*[,-]//')
+out=$(timeout 30 taskset -c "$cpu" "$HDBG" --batch -q \
+	-c '!epthook evprog!f0 script { printf("%s %d %s %s %d\n", $pname, $core, $date, $time, strlen($time)); }' \
+	-c g -- "$P" hooks 1 2>&1 | skip_start)
+expect_match "event pseudo-registers" "$out" \
+	"^evprog $cpu [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} 12\$"
+
 # a printf longer than 4095 characters fails that run only, on every hit
 a4095=$(head -c 4095 /dev/zero | tr '\0' a)
 out=$(hd -c "!epthook evprog!f0 script { printf(\"<\"); printf(\"${a4095}b\"); printf(\">\"); }" \

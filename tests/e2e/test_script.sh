@@ -68,5 +68,23 @@ Hello world ! sum=6 counter=1
 process PID exited with status 0
 X
 
+# --- $pname $core $date $time have real values ---
+# on the highest CPU this test may use, so that $core is known
+cpu=$(taskset -pc $$ | sed 's/.*: //; s/.*[,-]//')
+hdp() { timeout 60 taskset -c "$cpu" "$HDBG" --batch -q "$@" 2>&1; }
+re_date='[0-9]{4}-[0-9]{2}-[0-9]{2}'
+re_time='[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}'
+name=$(basename "$HDBG")
+out=$(hdp -c '? { printf("%s|%d|%llx|%llx|%d\n", $pname, $core, $date, $time, strlen($pname)); }')
+expect "test mode: \$pname is hdbg's name, \$core its CPU, \$date/\$time 0" "$out" <<X
+$name|$cpu|0|0|${#name}
+X
+today=$(date +%F)
+out=$(hdp -c 'bp simple!add' -c g -c '? { printf("%s|%d|%s|%s|%d %d\n", $pname, $core, $date, $time, strlen($date), strlen($time)); }' \
+	-c '? { if (strcmp($pname, "simple") == 0 && db($date + 4) == 2d && db($time + 8) == 2e) { printf("strings ok\n"); } }' \
+	-c '? { p = $pname; eb(p, 41); printf("%s\n", p); }' -- "$T/simple" 1 | skip_start | skip_start)
+expect_match "with a target" "$out" "^simple\|$cpu\|$re_date\|$re_time\|10 12\$" "^strings ok\$" "^simple\$"
+[[ "$out" == *"|$today|"* ]] && ok || bad "\$date is not today ($today): $out"
+
 echo "test_script: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -377,6 +377,33 @@ static void test_printf_strings(void **state)
 	script_globals_free(g);
 }
 
+static int ptext(void *ud, int id, char *buf, size_t cap)
+{
+	(void)ud;
+	if (id == 15)
+		return -1;      /* not available: pseudo_read's value */
+	snprintf(buf, cap, "%s", id == 2 ? "myprog" : "2026-01-02");
+	return 0;
+}
+
+/* $pname/$date/$time: text of the environment in the run's own storage */
+static void test_pseudo_text(void **state)
+{
+	struct script_globals *g = script_globals_new();
+	struct tenv t;
+	struct script_diag d;
+	char err[128];
+	(void)state;
+	tenv_init(&t);
+	t.env.mem_read = NULL;
+	t.env.pseudo_text = ptext;
+	assert_int_equal(tenv_run(&t, g, "printf(\"%s %s %llx %d %d %d\\n\", $pname, $date, $time, "
+				  "strlen($pname), strcmp($pname, \"myprog\"), db($date + 4));"
+				  "p = $pname; printf(\"%d %s\\n\", eb(p, 41), p);", &d, err, sizeof(err)), 0);
+	assert_string_equal(t.out, "myprog 2026-01-02 0 6 0 45\n0 myprog\n");
+	script_globals_free(g);
+}
+
 static void test_include(void **state)
 {
 	char path[] = "/tmp/hd_script_incXXXXXX";
@@ -442,6 +469,7 @@ int main(void)
 		cmocka_unit_test(test_runtime_error_keeps_output),
 		cmocka_unit_test(test_printf_limit),
 		cmocka_unit_test(test_printf_strings),
+		cmocka_unit_test(test_pseudo_text),
 		cmocka_unit_test(test_include),
 		cmocka_unit_test(test_event_callbacks),
 	};
