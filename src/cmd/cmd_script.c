@@ -169,8 +169,11 @@ static int run_script(struct cmd_session *s, const char *src)
 	if (rc < 0) {
 		if (rc == -HD_E_NOSYM)
 			return cmd_err(s, rc, "unknown symbol in script: %s", diag.msg);
-		return cmd_err(s, rc, "script line %d column %d: %s: '%s'", diag.line, diag.col,
-			       diag.msg[0] ? diag.msg : "syntax error", diag.text);
+		struct hd_buf b = {0};
+		script_diag_render(&diag, &b);
+		rc = cmd_err(s, rc, "%s", hd_buf_str(&b));
+		hd_buf_free(&b);
+		return rc;
 	}
 	cmd_script_env(s, &env);
 	rc = script_run(p, &env, s->globals, err, sizeof(err));

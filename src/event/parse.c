@@ -371,8 +371,11 @@ static int parse_script(struct event_table *tab, const char *text, struct event 
 		e->script = NULL;
 		if (rc == -HD_E_NOSYM)
 			return err(out, rc, "err, unknown symbol in the script: %s", d.msg);
-		return err(out, rc, "err, script line %d column %d: %s: '%s'", d.line, d.col,
-			   d.msg[0] ? d.msg : "syntax error", d.text);
+		struct hd_buf b = {0};
+		script_diag_render(&d, &b);
+		rc = err(out, rc, "err, %s", hd_buf_str(&b));
+		hd_buf_free(&b);
+		return rc;
 	}
 	return 0;
 }

@@ -349,7 +349,7 @@ static int event_ctl(struct event_table *tab, struct run *r, int func, const uin
 		break;
 	}
 	if (msg[0])
-		event_output_line(tab, msg);
+		event_output(tab, true, msg);
 	return rc;
 }
 

@@ -79,6 +79,7 @@ struct node *script_node_new(struct script_arena *a, enum nkind k, const struct 
 	if (at) {
 		n->line = at->line;
 		n->col = at->col;
+		n->in = at->in;
 	}
 	return n;
 }

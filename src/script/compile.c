@@ -48,7 +48,9 @@ struct cg {
 
 static _Noreturn void cfail(struct cg *c, const struct node *n, const char *msg)
 {
-	script_diag_set(c->diag, c->src, n ? n->line : 1, n ? n->col : 1, msg);
+	const struct script_src *in = n ? n->in : NULL;
+	script_diag_set(c->diag, in ? in->text : c->src, in ? in->name : NULL, n ? n->line : 1,
+			n ? n->col : 1, msg);
 	c->rc = -HD_E_PARSE;
 	longjmp(c->jb, 1);
 }
@@ -1357,7 +1359,7 @@ int script_codegen(const struct parse_result *pr, struct script_arena *a,
 	if (setjmp(c->jb)) {
 		a->oom = NULL;
 		if (c->rc == -ENOMEM)
-			script_diag_set(diag, src, 1, 1, "Internal Error: out of memory");
+			script_diag_set(diag, src, NULL, 1, 1, "Internal Error: out of memory");
 		return c->rc;
 	}
 	emit(c, SOP_ENTER, 0);
@@ -1377,7 +1379,7 @@ int script_codegen(const struct parse_result *pr, struct script_arena *a,
 	a->oom = NULL;
 	bc = a->alloc(a->ud, NULL, 0, total);
 	if (!bc) {
-		script_diag_set(diag, src, 1, 1, "Internal Error: out of memory");
+		script_diag_set(diag, src, NULL, 1, 1, "Internal Error: out of memory");
 		return -ENOMEM;
 	}
 	memset(bc, 0, total);

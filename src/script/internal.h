@@ -183,9 +183,16 @@ enum tok {
 	T_SHREQ, T_ANDEQ, T_OREQ, T_XOREQ, T_INC, T_DEC, T_ARROW, T_DOT,
 };
 
+/** A source text: the script's own (name NULL) or an #include'd file. */
+struct script_src {
+	const char *name;
+	const char *text;
+};
+
 struct token {
 	enum tok k;
 	int line, col;
+	const struct script_src *in;  /* where line and col are */
 	uint64_t v;          /* number value, register/pseudo id, float bits */
 	const char *p;       /* source text */
 	int len;
@@ -201,16 +208,19 @@ struct lexer {
 	enum tok prev;
 	struct script_arena *arena;
 	struct script_diag *diag;
-	const char *file;    /* for #include diagnostics (may be NULL) */
+	const struct script_src *in;  /* src and its file name (for diagnostics) */
 };
 
-void script_lex_init(struct lexer *lx, const char *src, struct script_arena *a,
-		     struct script_diag *diag);
+/** @param in the text's name for diagnostics (may be NULL: the script's
+ *  own text, unnamed); in->text must be `src`. */
+void script_lex_init(struct lexer *lx, const char *src, const struct script_src *in,
+		     struct script_arena *a, struct script_diag *diag);
 /** @return 0 or -HD_E_PARSE (diag filled). */
 int script_lex_next(struct lexer *lx, struct token *t);
-/** Fill `diag` for position (line, col) of `lx`'s source. */
-void script_diag_set(struct script_diag *d, const char *src, int line, int col,
-		     const char *msg);
+/** Fill `diag` for position (line, col) of source `src` (the file `file`,
+ *  NULL for the script's own text). */
+void script_diag_set(struct script_diag *d, const char *src, const char *file, int line,
+		     int col, const char *msg);
 
 /* ---- built-in functions ---- */
 enum bi_kind {
@@ -265,6 +275,7 @@ struct node {
 	enum nkind k;
 	int op;              /* token of the operator (T_PLUS...) or builtin index */
 	int line, col;
+	const struct script_src *in;  /* the text line/col are in (NULL: the script's) */
 	struct node *a, *b, *c, *d;
 	struct node *next;   /* statement / argument lists */
 	uint64_t v;          /* N_NUM value, N_FLT bits, N_REG/N_PSEUDO id */

@@ -25,8 +25,8 @@ static const struct {
 	{"wchar_t", T_TYPE},
 };
 
-void script_diag_set(struct script_diag *d, const char *src, int line, int col,
-		     const char *msg)
+void script_diag_set(struct script_diag *d, const char *src, const char *file, int line,
+		     int col, const char *msg)
 {
 	const char *p = src, *e;
 	size_t n;
@@ -36,11 +36,14 @@ void script_diag_set(struct script_diag *d, const char *src, int line, int col,
 	d->line = line;
 	d->col = col;
 	snprintf(d->msg, sizeof(d->msg), "%s", msg);
+	snprintf(d->file, sizeof(d->file), "%s", file ? file : "");
 	for (int l = 1; l < line && *p; p++)
 		if (*p == '\n')
 			l++;
 	e = strchr(p, '\n');
 	n = e ? (size_t)(e - p) : strlen(p);
+	if (n && p[n - 1] == '\r')
+		n--;
 	if (n >= sizeof(d->text))
 		n = sizeof(d->text) - 1;
 	memcpy(d->text, p, n);
@@ -49,14 +52,16 @@ void script_diag_set(struct script_diag *d, const char *src, int line, int col,
 
 static int lex_err(struct lexer *lx, const char *at, const char *msg)
 {
-	script_diag_set(lx->diag, lx->src, lx->line, (int)(at - lx->line_start) + 1, msg);
+	script_diag_set(lx->diag, lx->src, lx->in ? lx->in->name : NULL, lx->line,
+			(int)(at - lx->line_start) + 1, msg);
 	return -HD_E_PARSE;
 }
 
-void script_lex_init(struct lexer *lx, const char *src, struct script_arena *a,
-		     struct script_diag *diag)
+void script_lex_init(struct lexer *lx, const char *src, const struct script_src *in,
+		     struct script_arena *a, struct script_diag *diag)
 {
 	memset(lx, 0, sizeof(*lx));
+	lx->in = in;
 	lx->src = lx->p = lx->line_start = src;
 	lx->line = 1;
 	lx->prev = T_EOF;
@@ -419,6 +424,7 @@ static int lex_one(struct lexer *lx, struct token *t)
 	memset(t, 0, sizeof(*t));
 	t->line = lx->line;
 	t->col = (int)(lx->p - lx->line_start) + 1;
+	t->in = lx->in;
 	t->p = lx->p;
 	c = *lx->p;
 	if (!c) {

@@ -119,8 +119,9 @@ struct parser {
 
 static _Noreturn void fail_at(struct parser *P, const struct token *t, const char *msg, int rc)
 {
-	struct lexer *lx = &P->lx[P->nlx - 1];
-	script_diag_set(P->diag, lx->src, t->line, t->col, msg);
+	const struct script_src *in = t->in ? t->in : P->lx[P->nlx - 1].in;
+	script_diag_set(P->diag, in ? in->text : P->lx[0].src, in ? in->name : NULL, t->line,
+			t->col, msg);
 	P->rc = rc;
 	longjmp(P->jb, 1);
 }
@@ -1257,7 +1258,10 @@ static struct node *include_stmt(struct parser *P)
 		}
 	}
 	/* the ';' after the path is consumed once the file is done */
-	script_lex_init(&P->lx[P->nlx], buf, P->a, P->diag);
+	struct script_src *in = script_arena_alloc(P->a, sizeof(*in));
+	in->name = script_arena_strndup(P->a, path, strlen(path));
+	in->text = buf;
+	script_lex_init(&P->lx[P->nlx], buf, in, P->a, P->diag);
 	P->nlx++;
 	next(P);
 	return NULL;
@@ -1284,7 +1288,7 @@ static struct node *printf_stmt(struct parser *P)
 	}
 	expect(P, T_RP);
 	if (script_format_check(n->s, n->n, NULL, 0) < 0)
-		fail_at(P, &(struct token){.line = n->line, .col = n->col},
+		fail_at(P, &(struct token){.line = n->line, .col = n->col, .in = n->in},
 			"Syntax Error: Invalid Syntax", -HD_E_PARSE);
 	return n;
 }
@@ -1469,16 +1473,21 @@ int script_parse(const char *src, const struct parse_opts *opts,
 	P->o = opts;
 	P->sc = &P->main;
 	P->main.nslots = 2;     /* main's frame has the same header as a call */
-	script_lex_init(&P->lx[0], src, a, diag);
+	script_lex_init(&P->lx[0], src, NULL, a, diag);
 	P->nlx = 1;
 	a->oom = &P->jb;
 	a->oom_rc = &P->rc;
 	if (setjmp(P->jb)) {
 		a->oom = NULL;
 		if (P->rc == -ENOMEM)
-			script_diag_set(diag, src, 1, 1, "Internal Error: out of memory");
+			script_diag_set(diag, src, NULL, 1, 1, "Internal Error: out of memory");
 		return P->rc;
 	}
+	/* the script's own text, unnamed; nodes point to it (compile errors) */
+	struct script_src *in = script_arena_alloc(a, sizeof(*in));
+	in->name = NULL;
+	in->text = src;
+	P->lx[0].in = in;
 	next(P);
 	memset(out, 0, sizeof(*out));
 	if (opts->expr_only) {

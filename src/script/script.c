@@ -46,6 +46,23 @@ const char *script_reg_name(int id)
 	return id >= 0 && id < SCRIPT_NREGS ? script_reg_names[id] : NULL;
 }
 
+void script_diag_render(const struct script_diag *d, struct hd_buf *b)
+{
+	const char *msg = d->msg[0] ? d->msg : "Syntax Error: Invalid Syntax";
+	size_t tl = strlen(d->text);
+
+	if (d->file[0])
+		hd_buf_printf(b, "script file '%s' line %d column %d: %s: '%s'", d->file, d->line,
+			      d->col, msg, d->text);
+	else
+		hd_buf_printf(b, "script line %d column %d: %s: '%s'", d->line, d->col, msg, d->text);
+	hd_buf_printf(b, "\n  %s\n  ", d->text);
+	/* the caret under column col (1-based; one past the end at most) */
+	for (size_t i = 0; d->col > 0 && i + 1 < (size_t)d->col && i < tl; i++)
+		hd_buf_append(b, d->text[i] == '\t' ? "\t" : " ", 1);
+	hd_buf_append(b, "^", 1);
+}
+
 struct script_globals *script_globals_new(void)
 {
 	return hd_xcalloc(1, sizeof(struct script_globals));
@@ -103,7 +120,7 @@ static int compile_ex(const char *src, const struct script_compile_opts *opts,
 	if (rc == 0) {
 		rc = script_verify_ex(bc, len, true, msg, sizeof(msg), a.alloc, a.ud);
 		if (rc < 0 && diag)
-			script_diag_set(diag, src, 1, 1,
+			script_diag_set(diag, src, NULL, 1, 1,
 					rc == -ENOMEM ? "Internal Error: out of memory" : msg);
 	}
 	script_arena_free(&a);
@@ -112,7 +129,7 @@ static int compile_ex(const char *src, const struct script_compile_opts *opts,
 		if (!*out) {
 			rc = -ENOMEM;
 			if (diag)
-				script_diag_set(diag, src, 1, 1, "Internal Error: out of memory");
+				script_diag_set(diag, src, NULL, 1, 1, "Internal Error: out of memory");
 		}
 	}
 	if (rc < 0) {

@@ -18,12 +18,23 @@
 #include "util/hd.h"
 
 /** A compile error: 1-based line and column, HyperDbg's message
- *  ("Syntax Error: Invalid Syntax"...) and the offending source line. */
+ *  ("Syntax Error: Invalid Syntax"...), the offending source line and,
+ *  for an error inside an `#include`d file, that file's path (line and
+ *  column are then the file's). */
 struct script_diag {
 	int line, col;
 	char msg[256];
 	char text[256];
+	char file[256];  /**< "" for the script's own text */
 };
+
+/** @brief Append `d` as hdbg shows it (no final newline), three lines:
+ *  `script line L column C: MSG: 'TEXT'` (`script file 'PATH' line L
+ *  column C: ...` inside an #include'd file), the source line indented
+ *  by two spaces, and a caret under column C (tabs of the line kept, so
+ *  the caret lines up). Callers prefix the first line ("error: ",
+ *  HyperDbg's "err, "). */
+void script_diag_render(const struct script_diag *d, struct hd_buf *b);
 
 /** Register ids follow HyperDbg's REGS_ENUM (rax = 0 ... dr7 = 119).
  *  The VM calls env->reg_read/reg_write only with full-register ids (rax 0,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bad input of event commands: each gives one error (HyperDbg's
+# Bad input of event commands: each gives one error message (HyperDbg's
 # message where it has one), registers nothing (`events` lists nothing)
 # and changes no byte of the target: with the debug registers taken by four
 # good hooks, a bad !epthook would have to write an int3; the code in
@@ -12,14 +12,14 @@ call() { echo "ExAllocatePoolWithTag(PoolType=0, NumberOfBytes=0x40, Tag='$1')";
 
 # command<TAB>expected error line (after "error: ", which HyperDbg's own
 # "err, ..." messages do not get); `\n` separates the lines of an assembly
-# error (the source line and a caret under the column follow it)
+# or script error (the source line and a caret under the column follow it)
 cat >"$TMPD/cases" <<EOF
 $A code {90 9g}	please enter condition code in a hex notation
 $A condition {zz}	please enter condition code in a hex notation
 $A code {0x\\x90q}	please enter condition code in a hex notation
 $A asm code { mov rax, }	err, assemble error in the code at line 1 column 11: expected an operand at end of statement\n   mov rax,\n            ^
 $A asm condition { bogus }	err, assemble error in the condition at line 1 column 2: unknown mnemonic 'bogus'\n   bogus\n   ^
-$A script { printf("x" }	err, script line 1 column 13: Syntax Error: Invalid Syntax: ' printf("x" '
+$A script { printf("x" }	err, script line 1 column 13: Syntax Error: Invalid Syntax: ' printf("x" '\n   printf("x" \n              ^
 $A script {file:$TMPD/none.ds}	err, either script file is not found or it's empty
 $A foo	unknown parameter 'foo'
 $A 401000	unknown parameter '401000'

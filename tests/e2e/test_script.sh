@@ -86,5 +86,27 @@ out=$(hdp -c 'bp simple!add' -c g -c '? { printf("%s|%d|%s|%s|%d %d\n", $pname, 
 expect_match "with a target" "$out" "^simple\|$cpu\|$re_date\|$re_time\|10 12\$" "^strings ok\$" "^simple\$"
 [[ "$out" == *"|$today|"* ]] && ok || bad "\$date is not today ($today): $out"
 
+# --- compile errors: the source line and a caret under the column ---
+out=$(hd -c "$(printf '? { x = 1;\ny = 2 +;\nz = 3; }')"; echo "status $?")
+expect "syntax error with a caret" "$out" <<'X'
+error: script line 2 column 8: Syntax Error: Invalid Syntax: 'y = 2 +;'
+  y = 2 +;
+         ^
+status 1
+X
+tmp=$(mktemp -d)
+printf 'one = 1;\n\ttwo = 2 +;\n' >"$tmp/inc.ds"
+printf 'float fl = 1.0;\nnum = fl %% 2;\n' >"$tmp/types.ds"
+out=$(hd -c "? { #include \"$tmp/inc.ds\"; }" -c "? { #include \"$tmp/types.ds\"; }" | sed "s|$tmp|TMP|")
+expect "errors in an #include'd file name it" "$out" <<X
+error: script file 'TMP/inc.ds' line 2 column 11: Syntax Error: Invalid Syntax: '	two = 2 +;'
+  	two = 2 +;
+  	         ^
+error: script file 'TMP/types.ds' line 2 column 10: Unsupported floating-point operation: 'num = fl % 2;'
+  num = fl % 2;
+           ^
+X
+rm -rf "$tmp"
+
 echo "test_script: $passed passed, $failed failed"
 [ "$failed" = 0 ]

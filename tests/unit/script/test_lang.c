@@ -425,6 +425,76 @@ static void test_include(void **state)
 	assert_string_equal(t.out, "6\n");
 	unlink(path);
 	assert_int_equal(tenv_run(&t, g, src, &d, err, sizeof(err)), -HD_E_PARSE);
+	assert_string_equal(d.file, "");
+	script_globals_free(g);
+}
+
+static const char *render(const struct script_diag *d)
+{
+	static struct hd_buf b;
+	hd_buf_reset(&b);
+	script_diag_render(d, &b);
+	return hd_buf_str(&b);
+}
+
+/* Compile errors with the source line and a caret; in an #include'd file
+ * (parse and compile errors) the file is named and the position is its. */
+static void test_diag_render(void **state)
+{
+	char path[] = "/tmp/hd_script_incXXXXXX";
+	int fd = mkstemp(path);
+	FILE *f;
+	char src[256], want[512];
+	struct tenv t;
+	struct script_globals *g = script_globals_new();
+	struct script_diag d;
+	char err[128];
+	(void)state;
+	tenv_init(&t);
+	assert_int_equal(tenv_run(&t, g, "x = 1;\ny = 2 +;\nz = 3;", &d, err, sizeof(err)), -HD_E_PARSE);
+	assert_string_equal(render(&d), "script line 2 column 8: Syntax Error: Invalid Syntax: 'y = 2 +;'\n"
+					"  y = 2 +;\n"
+					"         ^");
+	/* tabs are kept so that the caret lines up; CR of a CRLF line dropped */
+	assert_int_equal(tenv_run(&t, g, "\tx =\t;\r\n", &d, err, sizeof(err)), -HD_E_PARSE);
+	assert_string_equal(render(&d), "script line 1 column 6: Syntax Error: Invalid Syntax: '\tx =\t;'\n"
+					"  \tx =\t;\n"
+					"  \t   \t^");
+	/* an error past the end of the text: the caret one past the last column */
+	assert_int_equal(tenv_run(&t, g, "x = 1 +", &d, err, sizeof(err)), -HD_E_PARSE);
+	assert_string_equal(render(&d), "script line 1 column 8: Syntax Error: Invalid Syntax: 'x = 1 +'\n"
+					"  x = 1 +\n"
+					"         ^");
+	/* in an included file: a parse error ... */
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs("one = 1;\n\ttwo = 2 +;\n", f);
+	fclose(f);
+	snprintf(src, sizeof(src), "x = 1;\n#include \"%s\";", path);
+	assert_int_equal(tenv_run(&t, g, src, &d, err, sizeof(err)), -HD_E_PARSE);
+	assert_string_equal(d.file, path);
+	snprintf(want, sizeof(want), "script file '%s' line 2 column 11: Syntax Error: Invalid Syntax: "
+		 "'\ttwo = 2 +;'\n  \ttwo = 2 +;\n  \t         ^", path);
+	assert_string_equal(render(&d), want);
+	/* ... and a compile (type) error found after parsing */
+	f = fopen(path, "w");
+	fputs("float fl = 1.0;\nnum = fl % 2;\n", f);
+	fclose(f);
+	snprintf(src, sizeof(src), "#include \"%s\"; print(1);", path);
+	assert_int_equal(tenv_run(&t, g, src, &d, err, sizeof(err)), -HD_E_PARSE);
+	assert_string_equal(d.file, path);
+	assert_int_equal(d.line, 2);
+	assert_string_equal(d.text, "num = fl % 2;");
+	/* back in the script's own text after the include */
+	f = fopen(path, "w");
+	fputs("one = 1;\n", f);
+	fclose(f);
+	snprintf(src, sizeof(src), "#include \"%s\";\nthree = ;", path);
+	assert_int_equal(tenv_run(&t, g, src, &d, err, sizeof(err)), -HD_E_PARSE);
+	assert_string_equal(d.file, "");
+	assert_int_equal(d.line, 2);
+	assert_string_equal(d.text, "three = ;");
+	unlink(path);
 	script_globals_free(g);
 }
 
@@ -470,6 +540,7 @@ int main(void)
 		cmocka_unit_test(test_printf_limit),
 		cmocka_unit_test(test_printf_strings),
 		cmocka_unit_test(test_pseudo_text),
+		cmocka_unit_test(test_diag_render),
 		cmocka_unit_test(test_include),
 		cmocka_unit_test(test_event_callbacks),
 	};

@@ -23,7 +23,7 @@ static void lex_all(const char *src, struct lexed *out)
 	script_arena_free(&out->a);
 	memset(out, 0, sizeof(*out));
 	out->a.alloc = script_default_alloc;
-	script_lex_init(&lx, src, &out->a, &out->d);
+	script_lex_init(&lx, src, NULL, &out->a, &out->d);
 	do {
 		out->rc = script_lex_next(&lx, &out->t[out->n]);
 		if (out->rc < 0)
