@@ -362,8 +362,23 @@ static const char *pa_name(int f)
 	case FN_DQ_PA: return "dq_pa";
 	case FN_EB_PA: return "eb_pa";
 	case FN_ED_PA: return "ed_pa";
+	case FN_MEMCPY_PA: return "memcpy_pa";
 	default: return "eq_pa";
 	}
+}
+
+/* HyperDbg's user-mode answer to every physical-address function */
+static void say_pa(struct vm *vm, int f)
+{
+	char msg[96];
+	size_t k = 0;
+	const char *p1 = "err, using physical address keywords (", *p2 = pa_name(f),
+		   *p3 = ") is not possible in user-mode\n";
+	for (; *p1; p1++) msg[k++] = *p1;
+	for (; *p2; p2++) msg[k++] = *p2;
+	for (; *p3; p3++) msg[k++] = *p3;
+	msg[k] = 0;
+	say(vm, msg);
 }
 
 static uint64_t rdtsc(void)
@@ -441,18 +456,9 @@ static int builtin(struct vm *vm, int f, const uint64_t *a, int n, uint64_t *out
 	case FN_PHYSICAL_TO_VIRTUAL: case FN_VIRTUAL_TO_PHYSICAL:
 		return 0;
 	case FN_POI_PA: case FN_HI_PA: case FN_LOW_PA: case FN_DB_PA: case FN_DD_PA:
-	case FN_DW_PA: case FN_DQ_PA: case FN_EB_PA: case FN_ED_PA: case FN_EQ_PA: {
-		char msg[96];
-		size_t k = 0;
-		const char *p1 = "err, using physical address keywords (", *p2 = pa_name(f),
-			   *p3 = ") is not possible in user-mode\n";
-		for (; *p1; p1++) msg[k++] = *p1;
-		for (; *p2; p2++) msg[k++] = *p2;
-		for (; *p3; p3++) msg[k++] = *p3;
-		msg[k] = 0;
-		say(vm, msg);
+	case FN_DW_PA: case FN_DQ_PA: case FN_EB_PA: case FN_ED_PA: case FN_EQ_PA:
+		say_pa(vm, f);
 		return 0;
-	}
 	case FN_LBR_SAVE: case FN_LBR_DUMP: case FN_LBR_PRINT: case FN_LBR_RESTORE:
 	case FN_LBR_CHECK: case FN_LBR_RESTORE_BY_FILTER:
 		say(vm, "err, lbr functions are not supported in user-mode\n");
@@ -1016,8 +1022,10 @@ L_ERR:
 L_MEMCPY: {
 	uint64_t n = sp[-1], src = sp[-2], dst = sp[-3];
 	sp -= 3;
-	if (A)
-		return rt_error(vm, FN_MEMCPY_PA);
+	if (A) {                /* memcpy_pa: as the other *_pa functions */
+		say_pa(vm, FN_MEMCPY_PA);
+		NEXT();
+	}
 	if (n == 0 || n > 0xffffffffu)
 		return rt_error(vm, FN_MEMCPY);
 	for (uint64_t i = 0; i < n; i++) {

@@ -108,5 +108,15 @@ error: script file 'TMP/types.ds' line 2 column 10: Unsupported floating-point o
 X
 rm -rf "$tmp"
 
+# --- physical-address functions: one user-mode message each, the script goes on ---
+out=$(hd -c '? { memcpy_pa(0, 0, 1); x = poi_pa(0); eb_pa(0, 1); printf("x=%d\n", x); }'; echo "status $?")
+expect "memcpy_pa as the other *_pa" "$out" <<'X'
+err, using physical address keywords (memcpy_pa) is not possible in user-mode
+err, using physical address keywords (poi_pa) is not possible in user-mode
+err, using physical address keywords (eb_pa) is not possible in user-mode
+x=0
+status 0
+X
+
 echo "test_script: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -190,6 +190,9 @@ static const struct lcase cases[] = {
 	{"event_enable(1); print(2);", "err, enabling events is not possible in user-mode\n2\n", NULL},
 	{"x = poi_pa(0); print(x);",
 	 "err, using physical address keywords (poi_pa) is not possible in user-mode\n0\n", NULL},
+	{"memcpy_pa(0, 0, 1); eq_pa(0, 1); print(1);",
+	 "err, using physical address keywords (memcpy_pa) is not possible in user-mode\n"
+	 "err, using physical address keywords (eq_pa) is not possible in user-mode\n1\n", NULL},
 	/* comments */
 	{"x = 1; // comment\n/* block /* no nesting */ print(x);", "1\n", NULL},
 	{"x = 1; /* unterminated", NULL, "Unknown Token"},
