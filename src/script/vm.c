@@ -41,9 +41,11 @@ struct vm {
 	char ptext[3][VM_PTEXT_MAX];
 };
 
+/* Names inline (not pointers), so that the table needs no relocation in
+ * position-independent code (the agent) */
 static const struct {
 	short id;
-	const char *name;
+	char name[36];
 } func_names[] = {
 	{FN_PRINTF, "FUNC_PRINTF"}, {FN_PRINT, "FUNC_PRINT"}, {FN_FORMATS, "FUNC_FORMATS"},
 	{FN_POI, "FUNC_POI"}, {FN_DB, "FUNC_DB"},
@@ -519,8 +521,12 @@ static int fp_check(struct vm *vm, int op, uint64_t r, bool dbl, uint64_t a, uin
 int script_vm_run(const struct script_bc *bc, const struct script_env *env,
 		  uint64_t *globals, char *err, size_t errlen)
 {
-	static const void *const disp[] = {
-#define OP(name, extra, pops, pushes, doc) &&L_##name,
+	/* Dispatch table of offsets from L_NOP (GCC/clang `&&a - &&b`), not
+	 * of label addresses: position-independent, it needs no relocation
+	 * (a table of addresses needs one R_X86_64_64 per opcode, which the
+	 * agent, linked without a dynamic loader, cannot have). */
+	static const int32_t disp[] = {
+#define OP(name, extra, pops, pushes, doc) (int32_t)(&&L_##name - &&L_NOP),
 #include "script/opcodes.def"
 #undef OP
 	};
@@ -546,7 +552,11 @@ int script_vm_run(const struct script_bc *bc, const struct script_env *env,
 		err[0] = 0;
 	st[0] = st[1] = 0;
 
-#define NEXT() do { w = *pc++; goto *disp[w & 0xff]; } while (0)
+#define NEXT()                                                               \
+	do {                                                                 \
+		w = *pc++;                                                   \
+		goto *(const void *)((const char *)&&L_NOP + disp[w & 0xff]); \
+	} while (0)
 #define A ((int32_t)w >> 8)
 #define BACKJUMP(target)                                                     \
 	do {                                                                 \
