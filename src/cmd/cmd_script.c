@@ -50,9 +50,12 @@ static int env_reg_write(void *ud, int reg, uint64_t val)
 static int env_mem_read(void *ud, uint64_t addr, void *buf, size_t len)
 {
 	struct cmd_session *s = ud;
-	if (!s->t)
-		return -HD_E_BADADDR;
-	return target_mem_read(s->t, addr, buf, len);
+	int rc = s->t ? target_mem_read(s->t, addr, buf, len) : -HD_E_BADADDR;
+	if (rc < 0 && !s->bad_read) { /* for the error of an address argument */
+		s->bad_read = true;
+		s->bad_addr = addr;
+	}
+	return rc;
 }
 
 static int env_mem_write(void *ud, uint64_t addr, const void *buf, size_t len)

@@ -91,6 +91,8 @@ struct cmd_session {
 	struct event_table *events;
 	enum cmd_src open_line;  /**< whose output left the last line open (no '\n') */
 	uint64_t ldbrk;          /**< the loader's _dl_debug_state breakpoint, or 0 */
+	bool bad_read;           /**< a script read of the target failed (at bad_addr) */
+	uint64_t bad_addr;
 };
 
 /* ---- the command table (commands.def) ---- */

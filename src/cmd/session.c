@@ -417,9 +417,13 @@ int cmd_eval(struct cmd_session *s, const char *text, uint64_t *value)
 	struct script_diag diag;
 	memset(&diag, 0, sizeof(diag));
 	cmd_script_env(s, &env);
+	s->bad_read = false;
 	int rc = script_eval_expr_globals(text, &env, cmd_resolve, s, s->globals, value, &diag);
 	if (rc == 0)
 		return 0;
+	if (rc == -HD_E_RUNTIME && s->bad_read)
+		return cmd_err(s, -HD_E_BADADDR, "cannot read memory at %016llx while evaluating '%s'",
+			       (unsigned long long)s->bad_addr, text);
 	if (rc == -HD_E_NOSYM) {
 		if (!strpbrk(text, " +-*/%&|^~()<>=,@$"))
 			return cmd_err(s, rc, "unknown symbol '%s'", text);

@@ -48,7 +48,7 @@ $A output {x}	err, the name you entered, not found. Did you use 'output' command
 !epthook 0	please choose an address to put the hidden breakpoint on it
 !epthook no_such_symbol_anywhere	err, couldn't resolve error at 'no_such_symbol_anywhere'
 !epthook nosuchmod!x	err, couldn't resolve error at 'nosuchmod!x'
-!epthook 10	err, cannot arm event 0x0 (!epthook): address not readable
+!epthook 10	err, cannot arm event 0x0 (!epthook): address not mapped
 !msrread	!msrread does not apply to a user-mode target: rdmsr is a privileged instruction: a user-mode thread never executes it (it faults with SIGSEGV; use !exception)
 !msrwrite c0000082 script { }	!msrwrite does not apply to a user-mode target: wrmsr is a privileged instruction: a user-mode thread never executes it (it faults with SIGSEGV; use !exception)
 !ioin 3f8	!ioin does not apply to a user-mode target: port I/O needs ioperm/iopl, which a debugged process does not have: in/ins fault with SIGSEGV (use !exception)

@@ -73,7 +73,7 @@ out=$(hd -c "!epthook $((16#$A)) script { printf(\"no\n\"); }" \
 	-c "!epthook $(printf %x $((16#$A))) script { printf(\"hex %x\n\", \$event_id); }" \
 	-c "!epthook simple!add script { printf(\"sym %x\n\", \$event_id); }" -c g -- "$T/simple" 1)
 expect "number forms" "$(skip_start <<<"$out" | normi)" <<X
-err, cannot arm event 0x0 (!epthook): address not readable
+err, cannot arm event 0x0 (!epthook): address not mapped
 sym 3
 hex 2
 0x 1

@@ -62,7 +62,7 @@ status=$?
 expect "bad input" "$(skip_start <<<"$out" | norm)" <<'X'
 error: unknown symbol 'nosuchsym'
 error: bad number '12zz'
-error: cannot read 16 bytes at '0' (ADDR): address not readable
+error: cannot read 16 bytes at '0' (ADDR): address not mapped
 error: value '100' does not fit in 1 byte
 error: unknown command 'frob'
 error: unknown register 'rflags2'

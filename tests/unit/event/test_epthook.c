@@ -454,7 +454,7 @@ static void test_clear_restores_bytes_and_frees_slots(void **state)
 	struct hd_buf out = {0};
 	assert_true(cmd(&s, "!epthook 10", &out) < 0);
 	assert_string_equal(hd_buf_str(&out),
-			    "err, cannot arm event 0x5 (!epthook): address not readable\n");
+			    "err, cannot arm event 0x5 (!epthook): address not mapped\n");
 	assert_int_equal(event_count(s.tab), 5);
 	hd_buf_free(&out);
 	assert_int_equal(raw_byte(&s, fn), 0xcc);
