@@ -17,7 +17,11 @@
  *   evprog cpuid          cpuid leaf 0 in read_cpuid0(): "cpuid0 eax=A"
  *   evprog write N        N writes of i to `watched`: "watched=V"
  *   evprog trace          calls tiny() (4 instructions): "tiny=R"
+ *   evprog count N [T]    T threads (default 4) x N calls of counted():
+ *                         "count threads=T calls=C hooked=H" (H: `hooked`,
+ *                         which only a hook's custom code changes)
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +46,41 @@ __attribute__((noinline)) long tiny(long x)
 {
 	__asm__ volatile("" ::: "memory");
 	return x + 7;
+}
+
+volatile unsigned long hooked;
+static long count_calls;
+
+__attribute__((noinline)) long counted(long x)
+{
+	__asm__ volatile("" ::: "memory");
+	return x + 1;
+}
+
+static void *count_worker(void *arg)
+{
+	long local = 0;
+	for (long i = 0; i < count_calls; i++)
+		local = counted(local);
+	*(long *)arg = local;
+	return NULL;
+}
+
+static int count(long n, int nthreads)
+{
+	pthread_t tid[16];
+	long calls[16], sum = 0;
+	if (nthreads < 1 || nthreads > 16)
+		nthreads = 4;
+	count_calls = n;
+	for (int i = 0; i < nthreads; i++)
+		pthread_create(&tid[i], NULL, count_worker, &calls[i]);
+	for (int i = 0; i < nthreads; i++) {
+		pthread_join(tid[i], NULL);
+		sum += calls[i];
+	}
+	printf("count threads=%d calls=%ld hooked=%lu\n", nthreads, sum, hooked);
+	return 0;
 }
 
 static void on_usr1(int sig)
@@ -101,6 +140,8 @@ int main(int argc, char **argv)
 	prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
 	if (!strcmp(mode, "hooks"))
 		return hooks(n);
+	if (!strcmp(mode, "count"))
+		return count(n, argc > 3 ? atoi(argv[3]) : 4);
 	if (!strcmp(mode, "sys")) {
 		for (long i = 0; i < n; i++)
 			printf("getppid=%ld\n", syscall(SYS_getppid));
@@ -173,6 +214,6 @@ int main(int argc, char **argv)
 		printf("tiny=%ld\n", tiny(n));
 		return 0;
 	}
-	fprintf(stderr, "usage: evprog hooks|sys|sysloop|tscloop|writeloop|signal|segv|tsc|cpuid|write|trace [N]\n");
+	fprintf(stderr, "usage: evprog hooks|count|sys|sysloop|tscloop|writeloop|signal|segv|tsc|cpuid|write|trace [N]\n");
 	return 2;
 }
