@@ -164,7 +164,7 @@ int target_syscall(struct target *t, pid_t tid, long nr, const uint64_t args[6],
 	TRY(th_regs(t, th));
 	struct user_regs_struct saved = th->regs;
 	enum th_stop_type stype = th->stop_type;
-	int ssig = th->sig;
+	int ssig = th->sig, scode = th->sig_code;
 	bool squiet = th->quiet;
 	struct user_regs_struct r = saved;
 	r.rip = t->syscall_insn;
@@ -203,12 +203,14 @@ int target_syscall(struct target *t, pid_t tid, long nr, const uint64_t args[6],
 	th->regs_dirty = true;
 	th->stop_type = stype;
 	th->sig = ssig;
+	th->sig_code = scode;
 	th->quiet = squiet;
 	if (sig) {
 		struct target_stop s = {.kind = TARGET_STOP_SIGNAL, .tid = tid, .signo = sig,
 					.siginfo = si};
 		th->stop_type = STOPT_SIGNAL;
 		th->sig = sig;
+		th->sig_code = si.si_code;
 		stop_queue(t, th, &s);
 	}
 	return rc;
@@ -358,6 +360,7 @@ static int step_out(struct target *t, struct thread *th, uint64_t lo, uint64_t h
 	/* as target_resume_all() would: not the trap of a step or breakpoint */
 	int keep = th->stop_type == STOPT_SIGNAL && th->sig != SIGTRAP && th->sig != SIGINT
 		   ? th->sig : 0;
+	int keep_code = th->sig_code;
 	int sig = 0, rc = 0, n = 0;
 	siginfo_t si;
 	memset(&si, 0, sizeof(si));
@@ -388,10 +391,15 @@ static int step_out(struct target *t, struct thread *th, uint64_t lo, uint64_t h
 	if (keep || sig) {
 		struct target_stop s = {.kind = TARGET_STOP_SIGNAL, .tid = th->tid,
 					.signo = keep ? keep : sig};
-		if (!keep)
+		if (!keep) {
 			s.siginfo = si;
+		} else {
+			s.siginfo.si_signo = keep;
+			s.siginfo.si_code = keep_code;
+		}
 		th->stop_type = STOPT_SIGNAL;
 		th->sig = s.signo;
+		th->sig_code = keep ? keep_code : si.si_code;
 		stop_queue(t, th, &s);
 	}
 	return rc;
@@ -418,14 +426,72 @@ int target_leave_range(struct target *t, uint64_t lo, uint64_t hi, int max_steps
 	return rc;
 }
 
+/* A thread at a syscall-entry stop cannot make another system call: the
+ * kernel is inside its own. Give that call up and have it made again when
+ * the thread runs on, as the kernel's restart does: skip it (orig_rax -1),
+ * step back to user mode (the trap comes right after the syscall
+ * instruction), then rip -= 2 and rax = the number. A call the tracer
+ * already gave up (orig_rax -1: short-circuited) stays given up with its
+ * rax. The thread is then an ordinary stopped thread; a signal arriving
+ * meanwhile is queued as its next stop. Traced, the call would stop
+ * again: for teardown only. */
+static int syscall_back_out(struct target *t, struct thread *th)
+{
+	TRY(th_regs(t, th));
+	struct user_regs_struct g = th->regs;
+	bool redo = (int64_t)g.orig_rax >= 0;
+	th->regs.orig_rax = ~0ull;
+	th->regs.eflags &= ~0x100ull; /* TF */
+	th->regs_dirty = true;
+	int sig = 0;
+	siginfo_t si;
+	TRY(run_injected(t, th, &sig, &si));
+	TRY(th_regs(t, th));
+	if (th->regs.rip != g.rip)
+		return -HD_E_RUNTIME;
+	if (redo) {
+		g.rip -= 2;
+		g.rax = g.orig_rax;
+	} else {
+		g.rax = th->regs.rax;
+	}
+	g.orig_rax = ~0ull;
+	th->regs = g;
+	th->regs_dirty = true;
+	th->stop_type = STOPT_EVENT;
+	th->sig = 0;
+	stop_drop(t, th->tid, TARGET_STOP_SYSCALL, 0);
+	if (sig) {
+		struct target_stop st = {.kind = TARGET_STOP_SIGNAL, .tid = th->tid, .signo = sig,
+					 .siginfo = si};
+		th->stop_type = STOPT_SIGNAL;
+		th->sig = sig;
+		th->sig_code = si.si_code;
+		stop_queue(t, th, &st);
+	}
+	return 0;
+}
+
 int target_munmap(struct target *t, pid_t tid, uint64_t addr, uint64_t len)
 {
 	if (t->gone)
 		return -HD_E_EXITED;
 	struct thread *th = th_any_stopped(t, tid);
 	uint64_t ret, args[6] = {addr, len, 0, 0, 0, 0};
-	if (!th)
-		return -HD_E_RUNNING;
+	if (!th) {
+		/* every stopped thread sits at a syscall-entry stop (a break at
+		 * !syscall in a single-threaded process): take one out of it */
+		struct thread *p = th_find(t, tid);
+		if (!p || p->state != TH_STOPPED || p->stop_type != STOPT_SYSCALL)
+			p = NULL;
+		for (int i = 0; i < t->nth && !p; i++)
+			if (t->th[i]->state == TH_STOPPED && t->th[i]->stop_type == STOPT_SYSCALL)
+				p = t->th[i];
+		if (!p)
+			return -HD_E_RUNNING;
+		TRY(syscall_back_out(t, p));
+		th = p;
+	}
 	TRY(target_syscall(t, th->tid, SYS_munmap, args, &ret));
 	return (int64_t)ret < 0 ? (int)(int64_t)ret : 0;
 }

@@ -52,6 +52,7 @@ struct thread {
 	bool quiet;       /**< the current stop was not reported (interrupt...) */
 	int npend;        /**< stops of this thread in the queue */
 	int sig;          /**< signal of the current signal-delivery stop (to deliver) */
+	int sig_code;     /**< its si_code (a fault is not passed on by the detach) */
 	enum target_resume_mode mode; /**< mode of the last resume */
 	uint64_t bp_hit;  /**< breakpoint whose hit this thread reported/queued */
 	uint64_t stop_rip; /**< rip when this stop's registers were first read */
@@ -145,6 +146,14 @@ void stop_handle_status(struct target *t, pid_t tid, int status);
 void stop_queue(struct target *t, struct thread *th, const struct target_stop *s);
 void stop_drop(struct target *t, pid_t tid, enum target_stop_kind kind, uint64_t addr);
 void stop_passive_end(struct target *t);
+/** The signal a resume passes on from th's signal-delivery stop: all but
+ *  SIGTRAP and SIGINT (0 for other stops). */
+int th_pass_signal(const struct thread *th);
+/** The signal target_detach() passes on from th's stop: th_pass_signal()'s
+ *  but a fault (SIGSEGV, SIGBUS, SIGILL, SIGFPE raised by the CPU), which
+ *  its instruction raises again after the detach if it was the program's
+ *  (hdbg's traps: rdtsc, cpuid, page protection are gone by then). */
+int th_detach_signal(const struct thread *th);
 
 /* mem.c */
 int th_regs(struct target *t, struct thread *th);

@@ -324,12 +324,20 @@ fail:
 /* ---- detach, kill, free ---- */
 
 /* The signal of a queued, unreported SIGNAL stop of `tid`: detaching must
- * not swallow it. */
+ * not swallow it (nor that of a reported one, below). A fault raised by
+ * the CPU is not passed on: its instruction runs again after the detach
+ * and faults again if the fault was the program's (a trap of hdbg's, a
+ * faulting rdtsc or a protected page, is gone by then). */
 static int queued_signal(struct target *t, pid_t tid)
 {
-	for (int i = 0; i < t->nq; i++)
-		if (t->q[i].tid == tid && t->q[i].kind == TARGET_STOP_SIGNAL)
-			return t->q[i].signo;
+	for (int i = 0; i < t->nq; i++) {
+		const struct target_stop *s = &t->q[i];
+		if (s->tid != tid || s->kind != TARGET_STOP_SIGNAL)
+			continue;
+		bool fault = s->signo == SIGSEGV || s->signo == SIGBUS || s->signo == SIGILL ||
+			     s->signo == SIGFPE;
+		return fault && s->siginfo.si_code > 0 ? 0 : s->signo;
+	}
 	return 0;
 }
 
@@ -360,7 +368,10 @@ int target_detach(struct target *t)
 		r = th_flush_regs(t, th);
 		if (r < 0 && !rc)
 			rc = r;
+		/* the signal of its stop goes on as `g` would pass it */
 		int sig = queued_signal(t, th->tid);
+		if (!sig)
+			sig = th_detach_signal(th);
 		if (ptrace(PTRACE_DETACH, th->tid, NULL, (void *)(long)sig) < 0 && errno != ESRCH &&
 		    !rc)
 			rc = -errno;

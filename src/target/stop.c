@@ -784,6 +784,7 @@ void stop_handle_status(struct target *t, pid_t tid, int status)
 		return;
 	}
 	th->sig = sig;
+	th->sig_code = s.siginfo.si_code;
 	stop_queue(t, th, &s);
 }
 
@@ -1000,11 +1001,18 @@ int target_resume(struct target *t, pid_t tid, enum target_resume_mode mode, int
 
 /* The signal that target_resume_all() passes on from a signal stop: all but
  * SIGTRAP and SIGINT, as a debugger's defaults do. */
-static int pass_signal(const struct thread *th)
+int th_pass_signal(const struct thread *th)
 {
 	if (th->stop_type != STOPT_SIGNAL || th->sig == SIGTRAP || th->sig == SIGINT)
 		return 0;
 	return th->sig;
+}
+
+int th_detach_signal(const struct thread *th)
+{
+	int sig = th_pass_signal(th);
+	bool fault = sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE;
+	return fault && th->sig_code > 0 ? 0 : sig;
 }
 
 int target_resume_all(struct target *t)
@@ -1019,7 +1027,7 @@ int target_resume_all(struct target *t)
 			stop_drop(t, th->tid, TARGET_STOP_START, 0);
 		if (th->npend)
 			continue;
-		TRY(th_resume(t, th, th->quiet ? th->mode : TARGET_RESUME_CONT, pass_signal(th)));
+		TRY(th_resume(t, th, th->quiet ? th->mode : TARGET_RESUME_CONT, th_pass_signal(th)));
 	}
 	return 0;
 }
@@ -1066,7 +1074,7 @@ int target_step(struct target *t, pid_t tid, struct target_stop *stop)
 	bool pushf = !(th->regs.eflags & 0x100) && at_pushf(t, th->regs.rip);
 	/* At a signal stop the signal goes on as target_resume_all() would
 	 * pass it: the step then ends at the handler's first instruction. */
-	TRY(th_restart(t, th, PTRACE_SINGLESTEP, pass_signal(th)));
+	TRY(th_restart(t, th, PTRACE_SINGLESTEP, th_pass_signal(th)));
 	for (;;) {
 		int status;
 		int rc = th_wait_one(t, th, &status);

@@ -376,7 +376,13 @@ int target_regs_view(struct target *t, pid_t tid, const struct user_regs_struct 
 int target_leave_range(struct target *t, uint64_t lo, uint64_t hi, int max_steps) HD_MUST_CHECK;
 
 /** @brief munmap() in the target (through target_syscall() in a stopped
- *  thread, `tid` preferred). @return 0 or the target's -errno. */
+ *  thread, `tid` preferred), for teardown (detach, agent_unload). When
+ *  every stopped thread sits at a syscall-entry stop, one of them is taken
+ *  out of its call first: the call is given up and made again when the
+ *  thread runs on (rip at its syscall instruction, rax = its number), so
+ *  that a traced thread would stop at its entry again.
+ *  @return 0 or the target's -errno; -HD_E_RUNNING when no thread is
+ *  stopped. */
 int target_munmap(struct target *t, pid_t tid, uint64_t addr, uint64_t len) HD_MUST_CHECK;
 
 #endif

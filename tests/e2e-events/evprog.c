@@ -2,7 +2,8 @@
  * event, each printing a result that shows what the events did to it.
  *   evprog hooks ROUNDS   "ready PID", then ROUNDS x (f0..f5 once, sleep
  *                         1 ms); "done sum=S" with S = 21 R (R - 1) / 2 + 15 R
- *                         (fN(i) = (N + 1) i + N); attachable
+ *                         (fN(i) = (N + 1) i + N); attachable, its stack
+ *                         grown first (see loop)
  *   evprog sys N          N x getppid, 1 x getpid: "getppid=R" per call
  *   evprog sysloop N      "ready PID", then N x (getppid, sleep 1 ms);
  *                         "done bad=B" (B: getppid calls that failed)
@@ -17,6 +18,12 @@
  *   evprog cpuid          cpuid leaf 0 in read_cpuid0(): "cpuid0 eax=A"
  *   evprog write N        N writes of i to `watched`: "watched=V"
  *   evprog trace          calls tiny() (4 instructions): "tiny=R"
+ *   evprog loop N         "ready PID", then N x (f0, getppid, rdtsc,
+ *                         watched += 1, cpuid, SIGUSR1 handled, sleep
+ *                         1 ms); "done sum=S bad=B zero=Z watched=N
+ *                         handled=N" (S = sum of f0(i)); attachable: every
+ *                         event kind fires in it, its stack is grown first
+ *                         (its maps do not change while it runs)
  *   evprog count N [T]    T threads (default 4) x N calls of counted():
  *                         "count threads=T calls=C hooked=H" (H: `hooked`,
  *                         which only a hook's custom code changes)
@@ -116,10 +123,42 @@ __attribute__((noinline)) unsigned int read_cpuid0(void)
 	return a;
 }
 
+/* touch 256 KiB of stack below us: the stack mapping has its final size
+ * before "ready" (signal frames, hdbg's runner frames stay above it) */
+__attribute__((noinline)) static void grow_stack(void)
+{
+	volatile char pad[256 * 1024];
+	for (size_t i = 0; i < sizeof(pad); i += 4096)
+		pad[i] = 0;
+}
+
+static int loop(long n)
+{
+	struct timespec ms = {0, 1000000};
+	long sum = 0;
+	int bad = 0, zero = 0;
+	grow_stack();
+	signal(SIGUSR1, on_usr1);
+	printf("ready %d\n", (int)getpid());
+	for (long i = 0; i < n; i++) {
+		sum += f0(i);
+		bad += syscall(SYS_getppid) <= 0;
+		zero += read_tsc() == 0;
+		watched = watched + 1;
+		(void)read_cpuid0();
+		raise(SIGUSR1);
+		nanosleep(&ms, NULL);
+	}
+	printf("done sum=%ld bad=%d zero=%d watched=%ld handled=%d\n", sum, bad, zero, watched,
+	       (int)handled);
+	return 0;
+}
+
 static int hooks(long rounds)
 {
 	struct timespec ms = {0, 1000000};
 	long sum = 0;
+	grow_stack();
 	printf("ready %d\n", (int)getpid());
 	fflush(stdout);
 	for (long i = 0; i < rounds; i++) {
@@ -140,6 +179,8 @@ int main(int argc, char **argv)
 	prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
 	if (!strcmp(mode, "hooks"))
 		return hooks(n);
+	if (!strcmp(mode, "loop"))
+		return loop(n);
 	if (!strcmp(mode, "count"))
 		return count(n, argc > 3 ? atoi(argv[3]) : 4);
 	if (!strcmp(mode, "sys")) {
@@ -214,6 +255,6 @@ int main(int argc, char **argv)
 		printf("tiny=%ld\n", tiny(n));
 		return 0;
 	}
-	fprintf(stderr, "usage: evprog hooks|count|sys|sysloop|tscloop|writeloop|signal|segv|tsc|cpuid|write|trace [N]\n");
+	fprintf(stderr, "usage: evprog hooks|loop|count|sys|sysloop|tscloop|writeloop|signal|segv|tsc|cpuid|write|trace [N]\n");
 	return 2;
 }

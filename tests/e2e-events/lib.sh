@@ -199,6 +199,17 @@ code_equals_file() {
 	if [ "$n" -ge 1 ]; then ok; else bad "$name: no executable mapping of $file in process $pid"; fi
 }
 
+# maps_equal NAME PID FILE: /proc/PID/maps is FILE (taken before the
+# attach): nothing mapped or unmapped by hdbg is left.
+maps_equal() {
+	if diff -u "$3" "/proc/$2/maps" >"$TMPD/maps.diff"; then
+		ok
+	else
+		bad "$1: the mappings changed"
+		sed 's/^/    /' "$TMPD/maps.diff"
+	fi
+}
+
 # load_base PID FILE: the address where FILE's offset 0 is mapped (hex).
 load_base() {
 	awk -v f="$(readlink -f "$2")" '$6 == f && $3 == "00000000" {split($1, a, "-"); print a[1]; exit}' \

@@ -3,9 +3,11 @@
 # events on f0..f5 take the four debug registers and two int3 hooks; they
 # fire; then hdbg leaves by `.detach`, by `q` in --batch, or the target is
 # started and detached or killed. Afterwards the target's code (read from
-# /proc/PID/mem over its executable mappings) equals the file's bytes, and
-# it runs on to its correct final output (a debug register or int3 left
-# behind would kill it with SIGTRAP).
+# /proc/PID/mem over its executable mappings) equals the file's bytes, its
+# mappings (/proc/PID/maps) are those from before the attach (no agent
+# arena, ring or scratch memory left), and it runs on to its correct final
+# output (a debug register or int3 left behind would kill it with SIGTRAP).
+# Then the same after the break of each event kind.
 source "$(dirname "$0")/lib.sh" "$@"
 R=1500
 SUM=$((21 * R * (R - 1) / 2 + 15 * R))
@@ -17,6 +19,7 @@ HOOKS+=('!epthook evprog!f5')
 # --- .detach while stopped by the break on an int3 hook ---
 start_bg "$TMPD/a.out" "$P" hooks $R
 pid=$BG_PID
+cp "/proc/$pid/maps" "$TMPD/maps"
 base=$(load_base "$pid" "$P")
 addr() { printf '%x' $((0x$base + 0x$(sym_off "$P" "$1"))); }
 live_start -p "$pid"
@@ -45,6 +48,7 @@ expect "events d/e/c on an int3 hook" "$d $e $c" <<<"48 cc 48"
 live_end .detach
 expect "detached" "$(normi <<<"$LIVE_OUT")" <<<"detached from process PID"
 code_equals_file ".detach: code equals the file" "$pid" "$P"
+maps_equal ".detach: mappings" "$pid" "$TMPD/maps"
 wait "$pid"
 expect_status ".detach: program status" $? 0
 expect ".detach: program output" "$(cat "$TMPD/a.out")" <<X
@@ -56,6 +60,7 @@ X
 # output is delivered at each break ---
 start_bg "$TMPD/c.out" "$P" hooks $R
 pid=$BG_PID
+cp "/proc/$pid/maps" "$TMPD/maps"
 out=$(hd -p "$pid" -c '!epthook evprog!f1 imm no script { printf("m "); }' -c '!epthook evprog!f3' -c g -c g \
 	-c '? @rip - evprog!f3' -c .detach)
 expect "hardware break, detach" "$(sed -n '/^m/,$p' <<<"$out" | grep -v '^;' | normi)" <<X
@@ -71,6 +76,7 @@ Evaluate expression: 0 = 0000000000000000
 detached from process PID
 X
 code_equals_file "hardware: code equals the file" "$pid" "$P"
+maps_equal "hardware: mappings" "$pid" "$TMPD/maps"
 wait "$pid"
 expect_status "hardware: program status" $? 0
 expect "hardware: program output" "$(cat "$TMPD/c.out")" <<X
@@ -81,6 +87,7 @@ X
 # --- q in --batch, after the events fired (scripts and a break) ---
 start_bg "$TMPD/b.out" "$P" hooks $R
 pid=$BG_PID
+cp "/proc/$pid/maps" "$TMPD/maps"
 args=()
 for h in "${HOOKS[@]}"; do args+=(-c "$h"); done
 out=$(hd -p "$pid" "${args[@]}" -c g -c g -c '? printf("c4 %d\n", .c4);' -c q)
@@ -90,12 +97,65 @@ event 0x5 triggered (pre)
 c4 2
 X
 code_equals_file "q: code equals the file" "$pid" "$P"
+maps_equal "q: mappings" "$pid" "$TMPD/maps"
 wait "$pid"
 expect_status "q: program status" $? 0
 expect "q: program output" "$(cat "$TMPD/b.out")" <<X
 ready $pid
 done sum=$SUM
 X
+
+# --- the break of each event kind, then .detach (or q): `evprog loop`
+# runs every kind's trigger each round; the mappings and the code are as
+# before the attach (a thread at a syscall-entry stop is the only one that
+# can unmap the scratch memory: its syscall is made again after the
+# detach), and the program runs on to its exact result: every getppid
+# answered, every SIGUSR1 handled (the one of a break at !exception too)
+N=1500
+LOOP_END="done sum=$((N * (N - 1) / 2)) bad=0 zero=0 watched=$N handled=$N"
+SPARE=(-c '!epthook evprog!f1 script { }' -c '!epthook evprog!f2 script { }'
+	-c '!epthook evprog!f3 script { }' -c '!epthook evprog!f4 script { }')
+# kind_break NAME LEAVE ARGS...: attach, ARGS (the last event breaks), g, LEAVE
+kind_break() {
+	local name=$1 leave=$2 out
+	shift 2
+	start_bg "$TMPD/k.out" "$P" loop $N || return
+	pid=$BG_PID
+	cp "/proc/$pid/maps" "$TMPD/maps"
+	out=$(hd -p "$pid" "$@" -c g -c "$leave")
+	if [ "$leave" = .detach ]; then
+		expect_match "$name: broke, detached" "$out" '^event 0x[0-9a-f]+ triggered \(pre\)$' \
+			"^detached from process $pid\$"
+	else
+		expect_match "$name: broke" "$out" '^event 0x[0-9a-f]+ triggered \(pre\)$'
+	fi
+	expect_count "$name: no warning" "$out" 0 'warning|left mapped'
+	maps_equal "$name: mappings" "$pid" "$TMPD/maps"
+	code_equals_file "$name: code equals the file" "$pid" "$P"
+	wait "$pid"
+	expect_status "$name: program status" $? 0
+	expect "$name: program output" "$(cat "$TMPD/k.out")" <<X
+ready $pid
+$LOOP_END
+X
+}
+kind_break "!epthook, debug register" .detach -c '!epthook evprog!f0'
+kind_break "!epthook, int3" .detach "${SPARE[@]}" -c '!epthook evprog!f0'
+kind_break "!epthook, custom code then a break" .detach -c '!epthook evprog!f0 code { 90 }' -c '!epthook evprog!f0'
+kind_break "!syscall" .detach -c '!syscall getppid'
+kind_break "!syscall, q" q -c '!syscall getppid'
+kind_break "!syscall with the agent injected" .detach -c '!epthook evprog!f0 code { 90 }' -c '!syscall getppid'
+kind_break "!sysret" .detach -c '!sysret getppid'
+kind_break "!exception" .detach -c '!exception a'
+kind_break "!tsc" .detach -c '!tsc'
+if grep -q 'cpuid faulting\|not supported' <<<"$(hd -c '!cpuid 0' -- "$T/simple")"; then
+	echo "SKIP: !cpuid: no CPUID faulting here"
+else
+	kind_break "!cpuid" .detach -c '!cpuid 0'
+fi
+kind_break "!monitor, debug register" .detach -c '!monitor w evprog!watched l 8'
+kind_break "!monitor, page protection" .detach -c '!monitor w evprog!watched l 40'
+kind_break "!trace" .detach -c '!trace step-in'
 
 # --- a started target with int3 hooks, detached: it finishes correctly ---
 out=$(hd "${args[@]}" -c g -c g -c '.detach' -- "$P" hooks 50)

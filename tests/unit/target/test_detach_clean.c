@@ -5,7 +5,9 @@
 ** chunk); after the detach /proc/PID/maps and /proc/PID/fd equal those from
 ** before the attach and the sleeper finishes with its correct output. The
 ** same with a thread left at the start of a target_ool_stub() continuation
-** (not mapped back to the program: it is stepped out before the unmap).
+** (not mapped back to the program: it is stepped out before the unmap),
+** and with the only thread at a syscall-entry stop (its call is given up
+** for the unmap and made again after the detach).
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -175,11 +177,35 @@ static void test_detach_steps_a_thread_out_of_a_stub(void **state)
 	detach_and_check(&c, t);
 }
 
+/* The only thread sits at a syscall-entry stop (a break at !syscall): it
+ * is the only one that can run the unmap. Its call (nanosleep) is given
+ * up, the chunk unmapped, and the call made again after the detach. */
+static void test_detach_at_a_syscall_entry(void **state)
+{
+	struct child c;
+	struct target *t;
+	struct target_stop st;
+	(void)state;
+	uint64_t tick = attach_sleeper(&c, &t);
+	assert_int_equal(target_bp_insert(t, tick), 0);
+	(void)next_stop(t, TARGET_STOP_BREAKPOINT);
+	assert_int_equal(target_bp_remove(t, tick), 0);
+	assert_int_equal(target_syscall_trace(t, true), 0);
+	pid_t tid = next_stop(t, TARGET_STOP_SYSCALL);
+	assert_true(target_at_syscall(t, tid));
+	/* nothing else can make a system call here */
+	uint64_t addr;
+	assert_int_equal(target_scratch_alloc(t, 0, 0x20000, &addr), -HD_E_RUNNING);
+	assert_int_equal(target_wait(t, &st), -EDEADLK);
+	detach_and_check(&c, t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_detach_unmaps_scratch),
 		cmocka_unit_test(test_detach_steps_a_thread_out_of_a_stub),
+		cmocka_unit_test(test_detach_at_a_syscall_entry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
