@@ -64,6 +64,7 @@ struct agent {
 	size_t ring_len;
 	struct agent_crash crash;
 	uint64_t runs;       /* agent_run_code() resumes (tests) */
+	uint64_t near;       /* the arena is placed within +-2 GiB of it if possible */
 };
 
 static uint64_t align_up(uint64_t v, uint64_t a)
@@ -137,8 +138,15 @@ static int setup(struct agent *a, pid_t tid)
 	uint64_t arena;
 	int rc;
 
-	TRY(rsys(a, tid, SYS_mmap, 0, AGENT_ARENA_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
-		 MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0, &arena));
+	/* near the hooked code, so that blocks reach its symbols rip-relative;
+	 * where the kernel likes when no gap is in reach */
+	rc = a->near ? target_map_near(a->t, tid, a->near, AGENT_ARENA_SIZE,
+				       PROT_READ | PROT_WRITE | PROT_EXEC, &arena) : -HD_E_RANGE;
+	if (rc == -HD_E_RANGE)
+		TRY(rsys(a, tid, SYS_mmap, 0, AGENT_ARENA_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
+			 MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0, &arena));
+	else if (rc < 0)
+		return rc;
 	a->arena = arena;
 	a->call_block = arena + align_up(agent_blob_size, 64);
 	a->code_lo = a->call_block + 64;
@@ -157,10 +165,16 @@ static int setup(struct agent *a, pid_t tid)
 
 int agent_inject(struct target *t, pid_t tid, struct agent **out)
 {
+	return agent_inject_near(t, tid, 0, out);
+}
+
+int agent_inject_near(struct target *t, pid_t tid, uint64_t near, struct agent **out)
+{
 	struct agent *a = hd_xcalloc(1, sizeof(*a));
 	int rc;
 
 	a->t = t;
+	a->near = near;
 	a->pid = target_pid(t);
 	rc = setup(a, tid);
 	if (rc < 0) {
@@ -177,6 +191,7 @@ int agent_reset(struct agent *a, pid_t tid)
 	 * the old address space; only hdbg's ring mapping is left to drop. */
 	unmap_ring(a);
 	a->pid = target_pid(a->t);
+	a->near = 0; /* an address of the old address space */
 	memset(&a->crash, 0, sizeof(a->crash));
 	return setup(a, tid);
 }

@@ -66,6 +66,10 @@ struct agent_crash {
  * @return 0, -errno, or the target layer's error.
  */
 int agent_inject(struct target *t, pid_t tid, struct agent **out) HD_MUST_CHECK;
+/** @brief agent_inject() with the arena within +-2 GiB of `near` where a
+ *  gap is in reach (blocks then reach the symbols around `near` with
+ *  rip-relative operands); elsewhere otherwise. */
+int agent_inject_near(struct target *t, pid_t tid, uint64_t near, struct agent **out) HD_MUST_CHECK;
 
 /**
  * @brief Re-inject after the target called execve (TARGET_STOP_EXEC): the old

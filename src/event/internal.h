@@ -223,8 +223,10 @@ int event_load_arm(struct event_table *tab, struct event *e, pid_t tid, struct h
 void event_disarm(struct event_table *tab, struct event *e);
 /** Remove cleared events (no actions running). */
 void event_sweep(struct event_table *tab);
-/** The agent, injected through stopped thread `tid` if needed. */
-int event_agent_get(struct event_table *tab, pid_t tid, struct agent **out, struct hd_buf *out_text);
+/** The agent, injected through stopped thread `tid` if needed, its arena
+ *  within +-2 GiB of `near` where possible (0: anywhere). */
+int event_agent_get(struct event_table *tab, pid_t tid, uint64_t near, struct agent **out,
+		    struct hd_buf *out_text);
 
 /* ---- trigger.c ---- */
 /** Run the events of occurrence `occ` (claimed from a stop, or built by a

@@ -72,10 +72,11 @@ int event_count(const struct event_table *tab)
 
 /* ---- agent, blocks, buffers, arming ---- */
 
-int event_agent_get(struct event_table *tab, pid_t tid, struct agent **out, struct hd_buf *text)
+int event_agent_get(struct event_table *tab, pid_t tid, uint64_t near, struct agent **out,
+		    struct hd_buf *text)
 {
 	if (!tab->agent) {
-		int rc = agent_inject(tab->t, tid, &tab->agent);
+		int rc = agent_inject_near(tab->t, tid, near, &tab->agent);
 		if (rc < 0) {
 			tab->agent = NULL;
 			if (text)
@@ -139,7 +140,10 @@ static int load(struct event_table *tab, struct event *e, pid_t tid, struct hd_b
 	bool need = e->cond.present || e->code.present || e->buffer;
 	if (e->loaded || !need)
 		goto done;
-	TRY(event_agent_get(tab, tid, &a, out));
+	/* the agent's arena near the first event that needs it (when its
+	 * parameter is an address), so its blocks reach that module's symbols */
+	const struct event_kind_info *ki = event_kind_info(e->kind);
+	TRY(event_agent_get(tab, tid, ki->ops && ki->ops->exec ? e->param[0] : 0, &a, out));
 	if (e->cond.present) {
 		rc = load_block(tab, e, &e->cond, out);
 		if (rc < 0)

@@ -257,9 +257,9 @@ static uint64_t find_gap(const struct map *m, int n, uint64_t near, uint64_t siz
 	return best;
 }
 
-static int map_chunk(struct target *t, uint64_t near, uint64_t size, uint64_t *base)
+static int map_chunk(struct target *t, struct thread *th, uint64_t near, uint64_t size, int prot,
+		     uint64_t *base)
 {
-	struct thread *th = th_any_stopped(t, t->cur);
 	if (!th)
 		return -HD_E_RUNNING;
 	for (int attempt = 0; attempt < 3; attempt++) {
@@ -274,7 +274,7 @@ static int map_chunk(struct target *t, uint64_t near, uint64_t size, uint64_t *b
 			if (!hint)
 				return -HD_E_RANGE;
 		}
-		uint64_t args[6] = {hint, size, PROT_READ | PROT_EXEC,
+		uint64_t args[6] = {hint, size, (uint64_t)prot,
 				    MAP_PRIVATE | MAP_ANONYMOUS | (hint ? MAP_FIXED_NOREPLACE : 0),
 				    (uint64_t)-1, 0};
 		uint64_t r;
@@ -308,7 +308,7 @@ int target_scratch_alloc(struct target *t, uint64_t near, size_t len, uint64_t *
 	}
 	uint64_t size = need > CHUNK_SIZE ? (need + 0xfff) & ~(uint64_t)0xfff : CHUNK_SIZE;
 	uint64_t base = 0;
-	TRY(map_chunk(t, near, size, &base));
+	TRY(map_chunk(t, th_any_stopped(t, t->cur), near, size, PROT_READ | PROT_EXEC, &base));
 	if (t->nchunk == t->capchunk) {
 		t->capchunk = t->capchunk ? 2 * t->capchunk : 4;
 		t->chunks = hd_xrealloc(t->chunks, (size_t)t->capchunk * sizeof(t->chunks[0]));
@@ -316,6 +316,21 @@ int target_scratch_alloc(struct target *t, uint64_t near, size_t len, uint64_t *
 	t->chunks[t->nchunk++] = (struct scratch_chunk){.base = base, .size = size, .used = need};
 	*addr = base;
 	return 0;
+}
+
+int target_map_near(struct target *t, pid_t tid, uint64_t near, uint64_t size, int prot,
+		    uint64_t *base)
+{
+	if (t->gone)
+		return -HD_E_EXITED;
+	struct thread *th = th_find(t, tid);
+	if (!th)
+		return -HD_E_NOTHREAD;
+	if (th->state != TH_STOPPED)
+		return -HD_E_RUNNING;
+	if (size == 0 || size > (1u << 30) || (size & 0xfff))
+		return -HD_E_RANGE;
+	return map_chunk(t, th, near, size, prot, base);
 }
 
 /* ---- leaving nothing behind (detach) ---- */

@@ -207,6 +207,12 @@ int target_syscall(struct target *t, pid_t tid, long nr, const uint64_t args[6],
 /** @brief Executable memory in the target within +-2 GiB of `near` (0: anywhere),
  *  from a per-address-space arena. */
 int target_scratch_alloc(struct target *t, uint64_t near, size_t len, uint64_t *addr) HD_MUST_CHECK;
+/** @brief Map `size` bytes (page multiple) of anonymous private memory with
+ *  `prot` in the target, through stopped thread `tid`, within +-2 GiB of
+ *  `near` (0: where the kernel puts it); owned by the caller (unmap with
+ *  target_munmap). @return 0, -HD_E_RANGE when no gap is in reach, -errno. */
+int target_map_near(struct target *t, pid_t tid, uint64_t near, uint64_t size, int prot,
+		    uint64_t *base) HD_MUST_CHECK;
 
 /* ---- trap mechanisms for events (seccomp, TSC, CPUID, page protection) ---- */
 /* (src/target/seccomp.c and src/target/trap.c; used by the event kinds) */

@@ -40,6 +40,13 @@ X
 # which evprog prints; f0..f3 (named with the module: `f0` is a number)
 # never run in `count` mode.
 CODE='asm code { mov rax, evprog!hooked; lock inc qword ptr [rax] }'
+# the agent's arena lies within 2 GiB of the hooked program (PIE), so a
+# block reaches its variables rip-relative too
+out=$(hd -c "!epthook counted asm code { lock inc qword ptr [rip+evprog!hooked] }" -c g -- "$P" count 1000 1)
+expect "rip-relative to the PIE program's variable" "$(skip_start <<<"$out" | normi)" <<'X'
+count threads=1 calls=1000 hooked=1000
+process PID exited with status 0
+X
 out=$(hd -c "!epthook counted $CODE" -c g -- "$P" count 25000 4)
 expect "one stop, debug register, 4 threads" "$(skip_start <<<"$out" | normi)" <<'X'
 count threads=4 calls=100000 hooked=100000
