@@ -321,13 +321,8 @@ int target_scratch_alloc(struct target *t, uint64_t near, size_t len, uint64_t *
 int target_map_near(struct target *t, pid_t tid, uint64_t near, uint64_t size, int prot,
 		    uint64_t *base)
 {
-	if (t->gone)
-		return -HD_E_EXITED;
-	struct thread *th = th_find(t, tid);
-	if (!th)
-		return -HD_E_NOTHREAD;
-	if (th->state != TH_STOPPED)
-		return -HD_E_RUNNING;
+	struct thread *th;
+	TRY(th_stopped(t, tid, &th));
 	if (size == 0 || size > (1u << 30) || (size & 0xfff))
 		return -HD_E_RANGE;
 	return map_chunk(t, th, near, size, prot, base);

@@ -156,6 +156,9 @@ int th_pass_signal(const struct thread *th);
 int th_detach_signal(const struct thread *th);
 
 /* mem.c */
+/** The stopped thread `tid` of `t`: -HD_E_EXITED, -HD_E_NOTHREAD or
+ *  -HD_E_RUNNING otherwise. */
+int th_stopped(struct target *t, pid_t tid, struct thread **out);
 int th_regs(struct target *t, struct thread *th);
 int th_flush_regs(struct target *t, struct thread *th);
 int mem_raw_read(struct target *t, uint64_t addr, void *buf, size_t len);

@@ -38,7 +38,7 @@ int th_flush_regs(struct target *t, struct thread *th)
 	return 0;
 }
 
-static int stopped_thread(struct target *t, pid_t tid, struct thread **out)
+int th_stopped(struct target *t, pid_t tid, struct thread **out)
 {
 	if (t->gone)
 		return -HD_E_EXITED;
@@ -54,7 +54,7 @@ static int stopped_thread(struct target *t, pid_t tid, struct thread **out)
 int target_regs_get(struct target *t, pid_t tid, struct user_regs_struct *regs)
 {
 	struct thread *th;
-	TRY(stopped_thread(t, tid, &th));
+	TRY(th_stopped(t, tid, &th));
 	TRY(th_regs(t, th));
 	*regs = th->regs;
 	return 0;
@@ -63,7 +63,7 @@ int target_regs_get(struct target *t, pid_t tid, struct user_regs_struct *regs)
 int target_regs_set(struct target *t, pid_t tid, const struct user_regs_struct *regs)
 {
 	struct thread *th;
-	TRY(stopped_thread(t, tid, &th));
+	TRY(th_stopped(t, tid, &th));
 	TRY(th_regs(t, th));
 	th->regs = *regs;
 	th->regs_dirty = true;
@@ -73,7 +73,7 @@ int target_regs_set(struct target *t, pid_t tid, const struct user_regs_struct *
 int target_fpregs_get(struct target *t, pid_t tid, struct user_fpregs_struct *fp)
 {
 	struct thread *th;
-	TRY(stopped_thread(t, tid, &th));
+	TRY(th_stopped(t, tid, &th));
 	if (ptrace(PTRACE_GETFPREGS, tid, NULL, fp) < 0)
 		return -errno;
 	return 0;
@@ -82,7 +82,7 @@ int target_fpregs_get(struct target *t, pid_t tid, struct user_fpregs_struct *fp
 int target_fpregs_set(struct target *t, pid_t tid, const struct user_fpregs_struct *fp)
 {
 	struct thread *th;
-	TRY(stopped_thread(t, tid, &th));
+	TRY(th_stopped(t, tid, &th));
 	if (ptrace(PTRACE_SETFPREGS, tid, NULL, (void *)fp) < 0)
 		return -errno;
 	return 0;
