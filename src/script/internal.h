@@ -106,6 +106,11 @@ const char *script_func_name(int id);
  *  @param globals the session's global slots (SCRIPT_MAX_GLOBALS). */
 int script_vm_run(const struct script_bc *bc, const struct script_env *env,
 		  uint64_t *globals, char *err, size_t errlen);
+/** @brief script_vm_run() in caller-provided storage `s`, which makes the
+ *  run resumable: SCRIPT_SUSPENDED when event_ctl() asked for it
+ *  (script_resume() goes on). */
+int script_vm_start(struct script_state *s, const struct script_bc *bc,
+		    const struct script_env *env, uint64_t *globals, char *err, size_t errlen);
 
 /** @brief Check a blob before it is run (verify.c): header, operand
  *  ranges, jump targets, stack depth per path. @return 0 or -HD_E_RUNTIME

@@ -191,6 +191,14 @@ int script_run(const struct script_prog *p, const struct script_env *env,
 	return script_vm_run(p->bc, env, g ? g->slot : tmp, err, errlen);
 }
 
+int script_run_in(const struct script_prog *p, const struct script_env *env,
+		  struct script_globals *g, struct script_state *state, char *err, size_t errlen)
+{
+	if (!p || !g || !state)
+		return -EINVAL;
+	return script_vm_start(state, p->bc, env, g->slot, err, errlen);
+}
+
 struct eval_ctx {
 	const struct script_env *inner;
 	uint64_t value;

@@ -84,7 +84,11 @@ struct script_env {
 	 *  event_inject_error_code 103. NULL: HyperDbg's user-mode message
 	 *  ("err, enabling events is not possible in user-mode"...) is sent to
 	 *  output() and the script goes on. A negative return stops the run
-	 *  with a run-time error. */
+	 *  with a run-time error. SCRIPT_CTL_SUSPEND (pause()): the call
+	 *  completes (its result, 0, is pushed) and a run started with
+	 *  script_run_in() returns SCRIPT_SUSPENDED there, to go on with
+	 *  script_resume(); a run that cannot be resumed (script_run,
+	 *  script_exec_bytecode, script_eval_expr) goes on at once. */
 	int (*event_ctl)(void *ud, int func, const uint64_t *args, int nargs);
 	/** Length of the instruction at `addr` decoded as `bits` (32/64) code
 	 *  (disassemble_len*); NULL or an error gives 0. */
@@ -158,6 +162,53 @@ void script_prog_free(struct script_prog *p);
 int script_run(const struct script_prog *p, const struct script_env *env,
 	       struct script_globals *g, char *err, size_t errlen) HD_MUST_CHECK;
 
+/* ---- resumable runs (pause() in an event script) ---- */
+
+/** event_ctl()'s answer that suspends the run after the call. */
+#define SCRIPT_CTL_SUSPEND 1
+/** script_run_in() / script_resume(): the run is suspended (not over). */
+#define SCRIPT_SUSPENDED 1
+
+/** The whole state of one run of the VM: its 256-slot stack, call frames,
+ *  pc, sp, fp, step count, the text of $pname/$date/$time. Opaque; the
+ *  caller provides the storage (script_state_size() bytes, aligned like
+ *  uint64_t: the heap, an arena) and owns it. It holds no resource: a
+ *  suspended run is dropped by freeing or reusing its storage. */
+struct script_state;
+
+/** @brief Bytes of storage for a struct script_state (about 4 KB). */
+size_t script_state_size(void);
+
+/**
+ * @brief script_run() in the caller's storage `state`, which makes the run
+ *        resumable: when env->event_ctl() answers SCRIPT_CTL_SUSPEND (the
+ *        host's pause()), the run stops after that call and returns
+ *        SCRIPT_SUSPENDED. `state` must then stay at its address until the
+ *        run is resumed or dropped: the script's `&local` values and the
+ *        $pname/$date/$time texts point into it. `p` and `g` must outlive
+ *        the suspension too.
+ * @param g the globals (required: the run keeps a pointer to them).
+ * @return 0, SCRIPT_SUSPENDED, or as script_run() (-EINVAL without `p`,
+ *         `g` or `state`).
+ */
+int script_run_in(const struct script_prog *p, const struct script_env *env,
+		  struct script_globals *g, struct script_state *state, char *err,
+		  size_t errlen) HD_MUST_CHECK;
+
+/**
+ * @brief Go on with a suspended run from the instruction after the call
+ *        that suspended it, with the same stack, locals, call frames and
+ *        step budget; `env` replaces the environment of the previous part
+ *        (registers and memory are read anew: what the user changed while
+ *        the run was suspended is what the script sees). Freestanding
+ *        (vm.c), like script_exec_bytecode().
+ * @return 0, SCRIPT_SUSPENDED (suspended again), a run-time error as
+ *         script_run(), or -HD_E_RUNTIME ("err, the script is not
+ *         suspended") when `state` does not hold a suspended run.
+ */
+int script_resume(struct script_state *state, const struct script_env *env, char *err,
+		  size_t errlen) HD_MUST_CHECK;
+
 /** @brief Append a disassembly of `p` (one instruction per line) to `b`:
  *  the `.script-dump` view used by tests. */
 void script_prog_dump(const struct script_prog *p, struct hd_buf *b);
@@ -179,7 +230,10 @@ int script_bytecode_verify(const void *bc, size_t len, char *msg, size_t msglen)
 /** @brief Run a blob returned by script_prog_bytecode() (possibly a copy
  *  at another address) with `globals` as the 512 global slots. This is
  *  the freestanding entry point (vm.c) for the agent; it does not verify
- *  the blob (script_compile did). Same results as script_run(). */
+ *  the blob (script_compile did). Same results as script_run(), and like
+ *  it not resumable: SCRIPT_CTL_SUSPEND from event_ctl() is taken as 0
+ *  (an in-target host breaks inside its event_ctl() instead, with the
+ *  run's state kept on the thread's stack). */
 int script_exec_bytecode(const void *bc, const struct script_env *env,
 			 uint64_t *globals, char *err, size_t errlen) HD_MUST_CHECK;
 

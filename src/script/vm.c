@@ -13,6 +13,15 @@
 ** table, the text of $pname/$date/$time) is served directly; every other
 ** address goes through the env. printf's host formatter reads `%s` strings
 ** the same way (struct script_mem).
+**
+** Suspension (pause() in an event script): the whole state of a run lives
+** in `struct vm`, so a run started in caller-provided storage (struct
+** script_state) can stop after a call whose event_ctl() answered
+** SCRIPT_CTL_SUSPEND: pc, sp, fp, the call depth and the step count are
+** saved there and script_resume() reloads them and dispatches on. The
+** storage must not move meanwhile: `&local` values on the script's stack
+** are real addresses into it. While running, those five stay in locals
+** (registers); they are written back only when the run suspends.
 */
 #include "script/internal.h"
 #include "script/softfloat.h"
@@ -39,7 +48,24 @@ struct vm {
 	/* text of $pname, $date, $time (env->pseudo_text), read-only for the
 	 * script: the pseudo-register is the address of its buffer */
 	char ptext[3][VM_PTEXT_MAX];
+	const struct script_bc *bc;
+	/* where a suspended run goes on: instruction index, stack slots of
+	 * sp and fp, call depth, steps charged so far */
+	uint32_t pc, sp, fp, ncalls;
+	uint64_t steps;
+	bool can_suspend;           /* started in a struct script_state */
+	bool suspended;
 };
+
+/* The caller-provided storage of a resumable run (script.h). */
+struct script_state {
+	struct vm vm;
+};
+
+size_t script_state_size(void)
+{
+	return sizeof(struct script_state);
+}
 
 /* Names inline (not pointers), so that the table needs no relocation in
  * position-independent code (the agent) */
@@ -390,7 +416,12 @@ static uint64_t rdtsc(void)
 	return (uint64_t)hi << 32 | lo;
 }
 
-/* run built-in f with arguments a[0..n-1]; result in *out; <0 = error */
+/* builtin()'s positive answers: the step budget ran out (spinlock), the
+ * host asked to suspend the run after this call */
+enum { BI_LIMIT = 1, BI_SUSPEND = 2 };
+
+/* run built-in f with arguments a[0..n-1]; result in *out; <0 = error,
+ * or BI_LIMIT / BI_SUSPEND */
 static int builtin(struct vm *vm, int f, const uint64_t *a, int n, uint64_t *out, uint64_t *steps)
 {
 	const struct script_env *e = vm->env;
@@ -422,7 +453,7 @@ static int builtin(struct vm *vm, int f, const uint64_t *a, int n, uint64_t *out
 					return mem_put(vm, a[0], 4, 1) < 0 ? rt_error(vm, f) : 0;
 			}
 			if (++*steps > SCRIPT_MAX_STEPS)
-				return 1;       /* budget exhausted: caller reports */
+				return BI_LIMIT; /* caller reports */
 			__asm__ __volatile__("pause");
 		}
 	case FN_SPINLOCK_UNLOCK:
@@ -479,8 +510,12 @@ static int builtin(struct vm *vm, int f, const uint64_t *a, int n, uint64_t *out
 	case FN_EVENT_TRACE_STEP_IN: case FN_EVENT_TRACE_STEP_OUT:
 	case FN_EVENT_TRACE_INSTRUMENTATION_STEP:
 	case FN_EVENT_TRACE_INSTRUMENTATION_STEP_IN:
-		if (e && e->event_ctl)
-			return e->event_ctl(e->ud, f, a, n) < 0 ? rt_error(vm, f) : 0;
+		if (e && e->event_ctl) {
+			int rc = e->event_ctl(e->ud, f, a, n);
+			if (rc < 0)
+				return rt_error(vm, f);
+			return rc == SCRIPT_CTL_SUSPEND ? BI_SUSPEND : 0;
+		}
 		say(vm, event_msg(f));
 		return 0;
 	default:
@@ -518,8 +553,8 @@ static int fp_check(struct vm *vm, int op, uint64_t r, bool dbl, uint64_t a, uin
 	return 0;
 }
 
-int script_vm_run(const struct script_bc *bc, const struct script_env *env,
-		  uint64_t *globals, char *err, size_t errlen)
+/* Run (or go on with) the run in `vm` from its saved pc/sp/fp. */
+static int interp(struct vm *vm)
 {
 	/* Dispatch table of offsets from L_NOP (GCC/clang `&&a - &&b`), not
 	 * of label addresses: position-independent, it needs no relocation
@@ -530,27 +565,21 @@ int script_vm_run(const struct script_bc *bc, const struct script_env *env,
 #include "script/opcodes.def"
 #undef OP
 	};
-	struct vm vmv, *vm = &vmv;
+	const struct script_bc *bc = vm->bc;
+	const struct script_env *env = vm->env;
+	uint64_t *globals = vm->g;
 	const char *base = (const char *)bc;
 	const uint32_t *code = (const uint32_t *)(const void *)(base + bc->code_off);
 	const uint64_t *K = (const uint64_t *)(const void *)(base + bc->k_off);
-	const uint32_t *pc = code;
-	uint64_t *st = vm->st, *sp = st, *fp = st;
-	uint64_t steps = 0, a, b, r;
+	const uint32_t *pc = code + vm->pc;
+	uint64_t *st = vm->st, *sp = st + vm->sp, *fp = st + vm->fp;
+	uint64_t steps = vm->steps, a, b, r;
 	uint32_t w;
-	int rc, ncalls = 0;
+	int rc, ncalls = (int)vm->ncalls;
 
-	vm->env = env;
-	vm->g = globals;
-	vm->strs = base + bc->str_off;
-	vm->nstr = bc->nstr;
-	vm->err = err;
-	vm->errlen = errlen;
-	vm->mem.ud = vm;
-	vm->mem.read = mem_read_cb;
-	if (err && errlen)
-		err[0] = 0;
-	st[0] = st[1] = 0;
+	vm->suspended = false;
+	if (vm->err && vm->errlen)
+		vm->err[0] = 0;
 
 #define NEXT()                                                               \
 	do {                                                                 \
@@ -1003,10 +1032,16 @@ L_CALLB: {
 	uint32_t n = *pc++;
 	sp -= n;
 	rc = builtin(vm, A, sp, (int)n, &r, &steps);
-	if (rc < 0)
-		return rc;
-	if (rc > 0 || steps > SCRIPT_MAX_STEPS)
-		goto limit;
+	if (rc != 0 || steps > SCRIPT_MAX_STEPS) {
+		if (rc < 0)
+			return rc;
+		if (rc != BI_SUSPEND || steps > SCRIPT_MAX_STEPS)
+			goto limit;
+		*sp++ = r;
+		if (vm->can_suspend)
+			goto suspend;
+		NEXT();         /* nowhere to keep the run: it goes on */
+	}
 	*sp++ = r;
 	NEXT();
 }
@@ -1058,6 +1093,14 @@ L_COPY: {
 	}
 	NEXT();
 }
+suspend:
+	vm->pc = (uint32_t)(pc - code);
+	vm->sp = (uint32_t)(sp - st);
+	vm->fp = (uint32_t)(fp - st);
+	vm->ncalls = (uint32_t)ncalls;
+	vm->steps = steps;
+	vm->suspended = true;
+	return SCRIPT_SUSPENDED;
 limit:
 	set_err(vm, "err, exceeding the max execution count", NULL);
 	return -HD_E_LIMIT;
@@ -1070,6 +1113,55 @@ interrupted:
 #undef NEXT
 #undef A
 #undef BACKJUMP
+}
+
+static void vm_init(struct vm *vm, const struct script_bc *bc, const struct script_env *env,
+		    uint64_t *globals, char *err, size_t errlen, bool can_suspend)
+{
+	vm->env = env;
+	vm->g = globals;
+	vm->bc = bc;
+	vm->strs = (const char *)bc + bc->str_off;
+	vm->nstr = bc->nstr;
+	vm->err = err;
+	vm->errlen = errlen;
+	vm->mem.ud = vm;
+	vm->mem.read = mem_read_cb;
+	vm->pc = vm->sp = vm->fp = vm->ncalls = 0;
+	vm->steps = 0;
+	vm->can_suspend = can_suspend;
+	vm->suspended = false;
+	vm->st[0] = vm->st[1] = 0;
+}
+
+int script_vm_run(const struct script_bc *bc, const struct script_env *env,
+		  uint64_t *globals, char *err, size_t errlen)
+{
+	struct vm vmv;
+
+	vm_init(&vmv, bc, env, globals, err, errlen, false);
+	return interp(&vmv);
+}
+
+int script_vm_start(struct script_state *s, const struct script_bc *bc,
+		    const struct script_env *env, uint64_t *globals, char *err, size_t errlen)
+{
+	vm_init(&s->vm, bc, env, globals, err, errlen, true);
+	return interp(&s->vm);
+}
+
+int script_resume(struct script_state *s, const struct script_env *env, char *err, size_t errlen)
+{
+	struct vm *vm = &s->vm;
+
+	vm->err = err;
+	vm->errlen = errlen;
+	if (!vm->suspended) {
+		set_err(vm, "err, the script is not suspended", NULL);
+		return -HD_E_RUNTIME;
+	}
+	vm->env = env;
+	return interp(vm);
 }
 
 int script_exec_bytecode(const void *bc, const struct script_env *env,
