@@ -226,6 +226,11 @@ int event_handle_step_stop(struct event_table *tab, struct target *t, pid_t tid,
  *        occurrence's instruction is completed as the kind does it (with
  *        the occurrence's short-circuit flag: `events sc on` then `t` skips
  *        it) and the step ends after it, as with event_handle_step_stop().
+ *        Stopped by pause() in a script instead, the rest of the occurrence
+ *        runs first as at event_continue() (the script from the statement
+ *        after pause(), the remaining actions, the older events); a break
+ *        or pause() on the way ends the step there (BREAK), otherwise the
+ *        instruction completes as the step (post pass included).
  *        Nothing happens (v->kind NONE, st->kind TARGET_STOP_NONE) when the
  *        target is not paused by an event of `tid`: step the thread then.
  * @return as event_handle_step_stop().
@@ -239,7 +244,9 @@ bool event_paused(const struct event_table *tab);
 
 /**
  * @brief At `g` (before target_resume_all) after a break by an event: run
- *        the remaining actions and events of that occurrence, apply its
+ *        the remaining actions and events of that occurrence (after a
+ *        pause(), the rest of that script first, from the statement after
+ *        the call, with the registers as the user left them), apply its
  *        short-circuit decision and resume its thread as its kind requires.
  *        Does nothing (v->kind NONE) when not paused by an event.
  * @return 0 with v->kind NONE (nothing pending), RESUMED (go on with
@@ -249,7 +256,8 @@ bool event_paused(const struct event_table *tab);
 int event_continue(struct event_table *tab, struct event_verdict *v) HD_MUST_CHECK;
 
 /** @brief Drop a pending occurrence without running its remaining actions
- *  (the target is gone or is being detached/stepped away from). */
+ *  (the target is gone or is being detached/stepped away from); a script
+ *  suspended by pause() is dropped with it. */
 void event_pending_drop(struct event_table *tab);
 
 /* ---- for `?` at the prompt ---- */

@@ -98,6 +98,10 @@ struct event_pending {
 	bool sc;             /**< the short-circuit flag of the occurrence */
 	bool post_required;
 	uint64_t buffer;     /**< $buffer of the action that broke */
+	/** pause() in the script of `cur`: its suspended run (heap, owned;
+	 *  it must not move: the script's `&local` point into it), resumed
+	 *  by `g`; NULL otherwise. Freed by event_pending_drop(). */
+	struct script_state *susp;
 };
 
 struct event_table {
@@ -241,6 +245,11 @@ int event_occ_continue(struct event_table *tab, const struct event_occ *occ, uin
  *  the target): the break verdict; `g` runs the events with id < `id`. */
 int event_occ_break_at(struct event_table *tab, const struct event_occ *occ, uint32_t id,
 		       struct event_verdict *v) HD_MUST_CHECK;
+/** Drop the suspended script run of the pending occurrence, if any (its
+ *  event is being removed): `g` goes on with the older events. */
+void event_susp_drop(struct event_table *tab);
+/** true when `e`'s script is suspended in the pending occurrence. */
+bool event_susp_holds(const struct event_table *tab, const struct event *e);
 /** The line that reports a crashed condition or custom code (`what`). */
 void event_crash_text(struct hd_buf *out, uint32_t id, const char *what,
 		      const struct agent_crash *c);

@@ -39,6 +39,7 @@ void event_table_free(struct event_table *tab)
 	if (!tab)
 		return;
 	event_flush_imm(tab);
+	event_pending_drop(tab);
 	for (int i = 0; i < tab->n; i++)
 		event_free(tab->v[i]);
 	free(tab->v);
@@ -216,7 +217,9 @@ void event_sweep(struct event_table *tab)
 	if (tab->running)
 		return;
 	for (int i = 0; i < tab->n; i++) {
-		if (tab->v[i]->cleared) {
+		/* an event that cleared itself and then paused keeps its
+		 * script until its suspended run is over */
+		if (tab->v[i]->cleared && !event_susp_holds(tab, tab->v[i])) {
 			event_disarm(tab, tab->v[i]);
 			event_free(tab->v[i]);
 		} else {
@@ -424,6 +427,10 @@ int event_clear(struct event_table *tab, uint32_t id)
 	e->enabled = false;
 	e->cleared = true;
 	event_disarm(tab, e);
+	/* at the prompt, the event paused in its script: that run is dropped
+	 * (a script clearing its own event finishes its run) */
+	if (!tab->running && event_susp_holds(tab, e))
+		event_susp_drop(tab);
 	event_sweep(tab);
 	return 0;
 }
@@ -435,6 +442,8 @@ int event_clear_all(struct event_table *tab)
 		tab->v[i]->cleared = true;
 		event_disarm(tab, tab->v[i]);
 	}
+	if (!tab->running)
+		event_susp_drop(tab);
 	tab->pend.below = 0;
 	tab->reset_ids = true; /* numbering restarts once they are gone */
 	event_sweep(tab);

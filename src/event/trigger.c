@@ -11,7 +11,12 @@
 **
 ** A break leaves the occurrence pending (which event, which step) so that
 ** `g` (event_continue) runs the rest: the remaining actions of that event,
-** then the older events, then the kind's finish (resume).
+** then the older events, then the kind's finish (resume). pause() in a
+** script is a break at the call itself: the script's run is suspended in
+** heap storage kept with the pending occurrence (pend.susp) and `g`
+** resumes it from the next statement before the remaining actions.
+** `t`/`p` from a pause() do the same, then complete the instruction as
+** the step; from a break action they drop the rest (event_step_paused).
 **
 ** Scripts run in hdbg's copy of the VM against the stopped thread: its
 ** registers (writes go to the thread when it resumes), the target's
@@ -83,7 +88,6 @@ struct run {
 	const struct event_occ *occ;
 	struct event *e;
 	uint64_t buffer;   /* $buffer of the running action */
-	bool pause;        /* pause() was called */
 };
 
 static const struct {
@@ -335,7 +339,7 @@ static int event_ctl(struct event_table *tab, struct run *r, int func, const uin
 		break;
 	case F_PAUSE:
 		if (r)
-			r->pause = true;
+			rc = SCRIPT_CTL_SUSPEND; /* the VM stops after the call */
 		else
 			snprintf(msg, sizeof(msg), "err, pause() works only inside events\n");
 		break;
@@ -438,20 +442,43 @@ static int run_code(struct event_table *tab, struct event *e, const struct event
 	return rc;
 }
 
-/* @return 1 when the script called pause(). */
-static int run_script(struct event_table *tab, struct event *e, const struct event_occ *occ)
+/* Run the script of `e`, or go on with its run that pause() suspended.
+ * @return 1 when it is suspended (again) at a pause(). */
+static int run_script(struct event_table *tab, struct event *e)
 {
-	struct run r = {tab, occ, e, e->script_buf, false};
+	struct event_pending *p = &tab->pend;
+	struct run r = {tab, &p->occ, e, e->script_buf};
 	struct script_env env;
 	char msg[256] = "";
+	int rc;
 	make_env(&r, &env);
-	int rc = script_run(e->script, &env, tab->host.globals, msg, sizeof(msg));
+	if (p->susp) {
+		rc = script_resume(p->susp, &env, msg, sizeof(msg));
+	} else {
+		/* in the heap from the start: a pause() keeps it where it is */
+		p->susp = hd_xmalloc(script_state_size());
+		rc = script_run_in(e->script, &env, tab->host.globals, p->susp, msg, sizeof(msg));
+	}
+	if (rc == SCRIPT_SUSPENDED)
+		return 1;
+	event_susp_drop(tab);
 	if (rc < 0) {
 		char line[300];
 		snprintf(line, sizeof(line), "%s\n", msg[0] ? msg : hd_strerror(rc));
 		event_output_line(tab, line);
 	}
-	return r.pause;
+	return 0;
+}
+
+void event_susp_drop(struct event_table *tab)
+{
+	free(tab->pend.susp);
+	tab->pend.susp = NULL;
+}
+
+bool event_susp_holds(const struct event_table *tab, const struct event *e)
+{
+	return tab->pend.susp && tab->pend.active && tab->pend.cur == e->id;
 }
 
 /* The steps of the current event from pend.step on. @return 0 done,
@@ -472,11 +499,12 @@ static int run_steps(struct event_table *tab, struct event *e, struct event_verd
 			p->sc = e->sc;
 			break;
 		case STEP_SCRIPT:
-			p->step = STEP_CODE;
-			if (e->script && run_script(tab, e, &p->occ)) {
+			/* a pause() stays in this step: `g` resumes the run */
+			if (e->script && run_script(tab, e)) {
 				p->buffer = e->script_buf;
 				return 1;
 			}
+			p->step = STEP_CODE;
 			break;
 		case STEP_CODE:
 			p->step = STEP_BREAK;
@@ -558,6 +586,8 @@ static int run_pass(struct event_table *tab, struct event_verdict *v)
 			p->step = STEP_COND;
 		}
 		struct event *e = find_any(tab, p->cur);
+		if (!e)
+			event_susp_drop(tab); /* cleared while paused (table.c drops it) */
 		int rc = e ? run_steps(tab, e, v) : 0;
 		if (rc != 0)
 			return rc;
@@ -587,6 +617,7 @@ static int proceed(struct event_table *tab, struct event_verdict *v)
 	if (rc == -HD_E_INTERRUPTED) {
 		/* all threads are stopped; `g` finishes the occurrence */
 		event_flush_imm(tab);
+		event_susp_drop(tab);
 		p->cur_open = false;
 		p->below = 0;
 		v->kind = EVENT_VERDICT_INTERRUPTED;
@@ -776,6 +807,28 @@ int event_handle_step_stop(struct event_table *tab, struct target *t, pid_t tid,
 	return rc;
 }
 
+/* `t`/`p` from a pause(): the rest of the occurrence runs as at `g` (the
+ * script from the statement after pause(), the remaining actions, the
+ * older events), then its instruction completes as the step; a break or
+ * pause() on the way ends the step before the instruction. */
+static int step_from_pause(struct event_table *tab, struct target_stop *st,
+			   struct event_verdict *v)
+{
+	pid_t tid = tab->pend.occ.tid;
+	tab->step_tid = tid;
+	tab->step_done = false;
+	int rc = proceed(tab, v);
+	if (rc >= 0 && v->kind == EVENT_VERDICT_RESUMED) {
+		if (tab->step_done)
+			v->kind = EVENT_VERDICT_STEPPED;
+		else
+			rc = step_loop(tab, st, true, v);
+	}
+	tab->step_tid = 0;
+	tab->step_done = false;
+	return rc;
+}
+
 int event_step_paused(struct event_table *tab, pid_t tid, struct target_stop *st,
 		      struct event_verdict *v)
 {
@@ -785,6 +838,8 @@ int event_step_paused(struct event_table *tab, pid_t tid, struct target_stop *st
 	memset(st, 0, sizeof(*st));
 	if (!tab->t || !p->active || p->occ.tid != tid)
 		return 0;
+	if (p->susp)
+		return step_from_pause(tab, st, v);
 	/* the rest of the occurrence is dropped; its instruction completes */
 	struct event_occ occ = p->occ;
 	const struct event_kind_info *ki = event_kind_info(occ.kind);
@@ -829,5 +884,6 @@ int event_continue(struct event_table *tab, struct event_verdict *v)
 
 void event_pending_drop(struct event_table *tab)
 {
+	event_susp_drop(tab);
 	memset(&tab->pend, 0, sizeof(tab->pend));
 }

@@ -103,14 +103,15 @@ process PID exited with status 0
 X
 done
 
-# pause() in a script: the script ends, then the thread breaks
+# pause() in a script breaks at the call; `g` runs the rest of the script
+# (test_pause.sh has the details)
 out=$(hd -c '!epthook ExAllocatePoolWithTag script { printf("before\n"); pause(); printf("after\n"); }' \
 	-c g -c '? $event_id' -c g -- "$S" 1)
 expect "pause()" "$(skip_start <<<"$out" | normi)" <<X
 before
-after
 $BREAK
 Evaluate expression: 0 = 0000000000000000
+after
 $CALL
 process PID exited with status 0
 X

@@ -238,6 +238,78 @@ static void test_tsc_break_sc_then_step(void **state)
 	end(&s);
 }
 
+/* pause() during the step ends it at the call (before the instruction);
+ * `t` from the pause runs the rest of the script (its registers and
+ * event_sc) and completes the instruction as the step. */
+static void test_tsc_pause_then_step(void **state)
+{
+	(void)state;
+	struct sess s;
+	struct user_regs_struct r;
+	start_at(&s, "s_tsc_i");
+	cmd(&s, "!tsc script { printf(\"a\\n\"); pause(); printf(\"b\\n\"); @rax = 0x11; "
+		"@rdx = 0x22; event_sc(1); }", NULL);
+	assert_int_equal(user_step(&s), EVENT_VERDICT_BREAK);
+	assert_string_equal(hd_buf_str(&s.sink), "a\nevent 0x0 triggered (pre)\n");
+	assert_int_equal(rip_of(&s), sym("s_tsc_i"));
+	assert_true(event_paused(s.tab));
+	assert_int_equal(user_step(&s), EVENT_VERDICT_STEPPED);
+	assert_false(event_paused(s.tab));
+	assert_string_equal(hd_buf_str(&s.sink), "a\nevent 0x0 triggered (pre)\nb\n");
+	assert_int_equal(target_regs_get(s.t, target_thread_current(s.t), &r), 0);
+	assert_int_equal(r.rip, sym("s_tsc_n"));
+	assert_int_equal(r.rax, 0x11);  /* short-circuited: the script's values */
+	assert_int_equal(r.rdx, 0x22);
+	finish_run(&s);
+	end(&s);
+}
+
+/* `t` from a pause in the pre pass of a `stage all` event: the rest runs,
+ * the syscall runs in the step and its post pass in the same step. */
+static void test_syscall_pause_then_step(void **state)
+{
+	(void)state;
+	struct sess s;
+	struct user_regs_struct r;
+	start_at(&s, "s_sys_i");
+	cmd(&s, "!syscall 6e stage all script { if ($event_stage == 0) { pause(); } "
+		"printf(\"sys %x\\n\", $event_stage); }", NULL);
+	assert_int_equal(user_step(&s), EVENT_VERDICT_BREAK);
+	assert_string_equal(hd_buf_str(&s.sink), "event 0x0 triggered (pre)\n");
+	assert_int_equal(user_step(&s), EVENT_VERDICT_STEPPED);
+	assert_string_equal(hd_buf_str(&s.sink), "event 0x0 triggered (pre)\nsys 0\nsys 1\n");
+	assert_int_equal(target_regs_get(s.t, target_thread_current(s.t), &r), 0);
+	assert_int_equal(r.rip, sym("s_sys_n"));
+	assert_int_equal((long)r.rax, (long)getpid());
+	finish_run(&s);
+	end(&s);
+}
+
+/* A suspended run is dropped when its event is cleared at the prompt (the
+ * occurrence goes on without it) and when the target is released while
+ * paused: nothing of the rest runs, nothing leaks (sanitizer build). */
+static void test_pause_dropped(void **state)
+{
+	(void)state;
+	struct sess s;
+	start_at(&s, "s_tsc_i");
+	cmd(&s, "!tsc script { pause(); printf(\"never\\n\"); }", NULL);
+	assert_int_equal(user_step(&s), EVENT_VERDICT_BREAK);
+	cmd(&s, "events c 0", NULL);
+	assert_true(event_paused(s.tab));
+	assert_int_equal(user_step(&s), EVENT_VERDICT_STEPPED);
+	assert_int_equal(rip_of(&s), sym("s_tsc_n"));
+	assert_non_null(strstr(finish_run(&s), "tsc=1 "));
+	assert_null(strstr(hd_buf_str(&s.sink), "never"));
+	end(&s);
+
+	start_at(&s, "s_tsc_i");
+	cmd(&s, "!tsc script { pause(); printf(\"never\\n\"); }", NULL);
+	assert_int_equal(user_step(&s), EVENT_VERDICT_BREAK);
+	assert_true(event_paused(s.tab));
+	end(&s);                /* released and killed while paused */
+}
+
 static void test_cpuid(void **state)
 {
 	(void)state;
@@ -432,6 +504,9 @@ int main(void)
 		cmocka_unit_test(test_tsc),
 		cmocka_unit_test(test_tsc_break_then_step),
 		cmocka_unit_test(test_tsc_break_sc_then_step),
+		cmocka_unit_test(test_tsc_pause_then_step),
+		cmocka_unit_test(test_syscall_pause_then_step),
+		cmocka_unit_test(test_pause_dropped),
 		cmocka_unit_test(test_cpuid),
 		cmocka_unit_test(test_monitor_dr),
 		cmocka_unit_test(test_monitor_pp),
