@@ -114,6 +114,9 @@ struct event_table {
 	bool reset_ids;      /**< `events c all`: next_id = 0 once the table is empty */
 	int running;         /**< > 0 while actions run (deferred clears) */
 	struct event_pending pend;
+	/** storage for the next script run, kept between runs so that no hit
+	 *  allocates (a run that pause() suspends takes it into `pend.susp`) */
+	struct script_state *susp_spare;
 	struct hd_buf imm_no;     /**< accumulated output of `imm no` scripts */
 	bool line_open;           /**< the last output did not end its line (printf) */
 	bool last_sc, last_post;  /**< decisions of the last finished pass (tests) */

@@ -47,6 +47,7 @@ void event_table_free(struct event_table *tab)
 	if (tab->agent)
 		agent_free(tab->agent);
 	hd_buf_free(&tab->imm_no);
+	free(tab->susp_spare);
 	free(tab);
 }
 

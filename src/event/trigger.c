@@ -455,8 +455,10 @@ static int run_script(struct event_table *tab, struct event *e)
 	if (p->susp) {
 		rc = script_resume(p->susp, &env, msg, sizeof(msg));
 	} else {
-		/* in the heap from the start: a pause() keeps it where it is */
-		p->susp = hd_xmalloc(script_state_size());
+		/* in the heap from the start: a pause() keeps it where it is;
+		 * the storage is reused from one run to the next */
+		p->susp = tab->susp_spare ? tab->susp_spare : hd_xmalloc(script_state_size());
+		tab->susp_spare = NULL;
 		rc = script_run_in(e->script, &env, tab->host.globals, p->susp, msg, sizeof(msg));
 	}
 	if (rc == SCRIPT_SUSPENDED)
@@ -472,7 +474,10 @@ static int run_script(struct event_table *tab, struct event *e)
 
 void event_susp_drop(struct event_table *tab)
 {
-	free(tab->pend.susp);
+	if (!tab->susp_spare)
+		tab->susp_spare = tab->pend.susp;
+	else
+		free(tab->pend.susp);
 	tab->pend.susp = NULL;
 }
 
