@@ -99,9 +99,6 @@ static int env_pseudo_read(void *ud, int id, uint64_t *val)
 	return 0;
 }
 
-/* A text longer than HyperDbg's 4096-byte packet, or a `%s` that is not
- * readable (the script's own storage, then the target), fails the run
- * (nothing of it is printed). */
 /* $pname $date $time (the VM keeps the text in the run's own storage) */
 static int env_pseudo_text(void *ud, int id, char *buf, size_t cap)
 {
@@ -111,6 +108,9 @@ static int env_pseudo_text(void *ud, int id, char *buf, size_t cap)
 	return event_pseudo_text(s->t ? target_pid(s->t) : 0, id, buf, cap);
 }
 
+/* A text longer than HyperDbg's 4096-byte packet, or a `%s` that is not
+ * readable (the script's own storage, then the target), fails the run
+ * (nothing of it is printed). */
 static int env_output(void *ud, const char *fmt, const uint64_t *args, int nargs,
 		      const struct script_mem *mem)
 {
